@@ -1,0 +1,141 @@
+/* mtf_quant.c - prepare-time quantization math; see mtf_quant.h. */
+#include "mtf_quant.h"
+
+#include <math.h>
+
+void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
+{
+    if (real == 0.0) {
+        *multiplier = 0;
+        *shift = 0;
+        return;
+    }
+    int exp = 0;
+    double q = frexp(real, &exp);
+    int64_t q_fixed = (int64_t)round(q * (double)((int64_t)1 << 31));
+    if (q_fixed == ((int64_t)1 << 31)) {
+        q_fixed /= 2;
+        exp++;
+    }
+    /* Tiny multipliers flush to zero; huge ones saturate (TFLite Micro does both). */
+    if (exp < -31) {
+        exp = 0;
+        q_fixed = 0;
+    }
+    if (exp > 30) {
+        exp = 30;
+        q_fixed = ((int64_t)1 << 31) - 1;
+    }
+    *multiplier = (int32_t)q_fixed;
+    *shift = exp;
+}
+
+static int32_t quantize_in_output(float value, const mtf_tensor_t *output)
+{
+    /* float division then roundf, exactly as TFLite's quantize lambda. */
+    return output->zero_point + (int32_t)roundf(value / output->scale);
+}
+
+mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, const mtf_tensor_t *output,
+                                            int32_t *act_min, int32_t *act_max)
+{
+    int32_t qmin, qmax;
+    switch (output->dtype) {
+    case MTF_INT8:
+        qmin = -128;
+        qmax = 127;
+        break;
+    case MTF_UINT8:
+        qmin = 0;
+        qmax = 255;
+        break;
+    case MTF_INT16:
+        qmin = -32768;
+        qmax = 32767;
+        break;
+    default:
+        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "no quantized range for dtype %d", output->dtype);
+    }
+    int32_t lo = qmin, hi = qmax;
+    switch (activation) {
+    case MTF_ACT_NONE:
+        break;
+    case MTF_ACT_RELU: {
+        int32_t z = quantize_in_output(0.0f, output);
+        lo = z > qmin ? z : qmin;
+        break;
+    }
+    case MTF_ACT_RELU6: {
+        int32_t z = quantize_in_output(0.0f, output);
+        int32_t six = quantize_in_output(6.0f, output);
+        lo = z > qmin ? z : qmin;
+        hi = six < qmax ? six : qmax;
+        break;
+    }
+    case MTF_ACT_RELU_N1_TO_1: {
+        int32_t n1 = quantize_in_output(-1.0f, output);
+        int32_t p1 = quantize_in_output(1.0f, output);
+        lo = n1 > qmin ? n1 : qmin;
+        hi = p1 < qmax ? p1 : qmax;
+        break;
+    }
+    default:
+        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "unsupported fused activation %d", activation);
+    }
+    *act_min = lo;
+    *act_max = hi;
+    return MTF_OK;
+}
+
+void mtf_activation_range_float(int activation, float *act_min, float *act_max)
+{
+    *act_min = -INFINITY;
+    *act_max = INFINITY;
+    if (activation == MTF_ACT_RELU) {
+        *act_min = 0.0f;
+    } else if (activation == MTF_ACT_RELU6) {
+        *act_min = 0.0f;
+        *act_max = 6.0f;
+    } else if (activation == MTF_ACT_RELU_N1_TO_1) {
+        *act_min = -1.0f;
+        *act_max = 1.0f;
+    }
+}
+
+mtf_status_t mtf_conv_multipliers(mtf_model_t *m, const mtf_tensor_t *input, const mtf_tensor_t *filter,
+                                  const mtf_tensor_t *output, int channels, int32_t *multipliers,
+                                  int32_t *shifts)
+{
+    MTF_ENSURE(m, filter->q_count == 1 || filter->q_count == channels, MTF_ERR_BAD_MODEL,
+               "filter has %d scales for %d channels", filter->q_count, channels);
+    MTF_ENSURE(m, output->scale > 0.0f, MTF_ERR_BAD_MODEL, "output scale must be positive");
+    for (int c = 0; c < channels; c++) {
+        float fs = mtf_tensor_scale(filter, filter->q_count == 1 ? 0 : c);
+        double effective = (double)input->scale * (double)fs / (double)output->scale;
+        int shift;
+        mtf_quantize_multiplier(effective, &multipliers[c], &shift);
+        shifts[c] = shift;
+    }
+    return MTF_OK;
+}
+
+int32_t mtf_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation)
+{
+    int32_t effective = (filter - 1) * dilation + 1;
+    if (stride <= 0)
+        return 0;
+    if (padding == MTF_PADDING_SAME)
+        return (in + stride - 1) / stride;
+    if (padding == MTF_PADDING_VALID)
+        return (in + stride - effective) / stride;
+    return 0;
+}
+
+int32_t mtf_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out, int32_t *offset)
+{
+    int32_t effective = (filter - 1) * dilation + 1;
+    int32_t total = (out - 1) * stride + effective - in;
+    total = total > 0 ? total : 0;
+    *offset = total % 2;
+    return total / 2;
+}
