@@ -8,9 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # Debian packages the tests need (cross compilers, QEMU, the pty bridge).
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
-                qemu-system-arm socat gcc-xtensa-lx106
-# One command per package that proves it is installed.
-APT_PROBES := arm-none-eabi-gcc qemu-system-arm socat xtensa-lx106-elf-gcc
+                qemu-system-arm socat gcc-xtensa-lx106 picolibc-xtensa-lx106-elf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup apt venv engine test demo models bench lint clean
@@ -24,7 +22,7 @@ help:
 setup: apt venv
 
 apt:
-	@missing=""; for c in $(APT_PROBES); do command -v $$c >/dev/null || missing=1; done; \
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing Debian packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \

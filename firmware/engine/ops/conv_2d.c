@@ -1,0 +1,239 @@
+/*
+ * conv_2d.c - CONV_2D, int8 activations with int8 weights (per-tensor or
+ * per-channel) and an optional int32 bias, as TFLite Micro's reference
+ * ConvPerChannel computes it (grouped convolution included).
+ *
+ * Layouts: input [N, H, W, Cin], filter [Cout, KH, KW, Cin / groups],
+ * output [N, OH, OW, Cout]. The reference adds the input offset at every tap;
+ * here a window lying wholly inside the input starts from the folded bias
+ * (see mtf_conv_channels_init) and runs plain int8 dot products, and only
+ * windows clipped by padding add the offset tap by tap. Both give the
+ * reference's int32 accumulator exactly.
+ */
+#include "mtf_kernel.h"
+#include "mtf_quant.h"
+#include "mtf_window.h"
+
+/* Conv2DOptions fields (schema.fbs). */
+enum { OPT_PADDING = 0, OPT_STRIDE_W = 1, OPT_STRIDE_H = 2, OPT_ACTIVATION = 3, OPT_DILATION_W = 4,
+       OPT_DILATION_H = 5 };
+
+typedef struct {
+    mtf_window_t win;
+    mtf_conv_channels_t q;
+    int32_t filter_depth; /* input channels per group */
+    int32_t per_group;    /* output channels per group */
+} conv_data_t;
+
+/* sum a[i] * b[i]: the inner loop, unrolled so the MACs dominate. */
+static inline int32_t dot_i8(const int8_t *a, const int8_t *b, int32_t n)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        acc += (int32_t)a[i] * b[i];
+        acc += (int32_t)a[i + 1] * b[i + 1];
+        acc += (int32_t)a[i + 2] * b[i + 2];
+        acc += (int32_t)a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        acc += (int32_t)a[i] * b[i];
+    return acc;
+}
+
+/* Geometry of one window lying wholly inside the input (no padding taps). */
+typedef struct {
+    int32_t rows;      /* filter rows */
+    int32_t run_len;   /* contiguous bytes of input and weights per filter row */
+    int32_t x_row;     /* input step between filter rows */
+    int32_t w_row;     /* weight step between filter rows */
+    int32_t w_channel; /* weight step between output channels */
+} full_window_t;
+
+/*
+ * Output channels [0, count) (count a multiple of 4) of one pixel whose
+ * window lies inside the input, four channels at a time so that each input
+ * byte is loaded once per four MACs. Kept out of line: its own register
+ * allocation keeps the four accumulators and pointers out of the stack.
+ */
+static MTF_NOINLINE void conv_pixel_full4(const int8_t *x, const int8_t *w, int32_t count, const full_window_t *g,
+                                          const mtf_conv_channels_t *q, int8_t *out)
+{
+    const int32_t *const mult = q->multiplier, *const fold = q->fold;
+    const int8_t *const shift = q->shift;
+    const int32_t n = g->run_len, rows = g->rows, x_row = g->x_row, w_row = g->w_row, w_channel = g->w_channel;
+    const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
+    for (int32_t c = 0; c < count; c += 4, w += 4 * w_channel) {
+        int32_t a0 = fold[c], a1 = fold[c + 1], a2 = fold[c + 2], a3 = fold[c + 3];
+        const int8_t *xr = x, *wr = w;
+        for (int32_t fy = 0; fy < rows; fy++, xr += x_row, wr += w_row) {
+            const int8_t *xp = xr, *const x_end = xr + n;
+            const int8_t *w0 = wr, *w1 = wr + w_channel, *w2 = w1 + w_channel, *w3 = w2 + w_channel;
+            while (xp < x_end) {
+                const int32_t xv = *xp++;
+                a0 += *w0++ * xv;
+                a1 += *w1++ * xv;
+                a2 += *w2++ * xv;
+                a3 += *w3++ * xv;
+            }
+        }
+        if (q->right_only) {
+            out[c] = mtf_requant_right_i8(a0, mult[c], -shift[c], out_offset, act_min, act_max);
+            out[c + 1] = mtf_requant_right_i8(a1, mult[c + 1], -shift[c + 1], out_offset, act_min, act_max);
+            out[c + 2] = mtf_requant_right_i8(a2, mult[c + 2], -shift[c + 2], out_offset, act_min, act_max);
+            out[c + 3] = mtf_requant_right_i8(a3, mult[c + 3], -shift[c + 3], out_offset, act_min, act_max);
+            continue;
+        }
+        out[c] = mtf_requant_i8(a0, mult[c], shift[c], out_offset, act_min, act_max);
+        out[c + 1] = mtf_requant_i8(a1, mult[c + 1], shift[c + 1], out_offset, act_min, act_max);
+        out[c + 2] = mtf_requant_i8(a2, mult[c + 2], shift[c + 2], out_offset, act_min, act_max);
+        out[c + 3] = mtf_requant_i8(a3, mult[c + 3], shift[c + 3], out_offset, act_min, act_max);
+    }
+}
+
+/* sum w[i] * (x[i] + offset), the reference's accumulation for clipped windows. */
+static inline int32_t dot_i8_offset(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)
+{
+    int32_t acc = 0, wsum = 0;
+    for (int32_t i = 0; i < n; i++) {
+        acc += (int32_t)w[i] * x[i];
+        wsum += w[i];
+    }
+    return acc + wsum * offset;
+}
+
+static mtf_status_t conv_prepare(mtf_model_t *m, mtf_node_t *node)
+{
+    int n_in = mtf_node_num_inputs(node);
+    MTF_ENSURE(m, (n_in == 2 || n_in == 3) && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
+               "expects 2 or 3 inputs and 1 output");
+    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *filter = mtf_node_input(m, node, 1);
+    const mtf_tensor_t *bias = n_in == 3 ? mtf_node_input(m, node, 2) : NULL;
+    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, input != NULL && filter != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
+               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
+               output->dtype);
+    MTF_ENSURE(m, filter->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "only int8 filters are supported (type %d)",
+               filter->dtype);
+    MTF_ENSURE(m, filter->flags & MTF_TENSOR_CONST, MTF_ERR_UNSUPPORTED_TYPE, "non-constant filter");
+    MTF_ENSURE(m, input->ndims == 4 && filter->ndims == 4 && output->ndims == 4, MTF_ERR_SHAPE,
+               "input, filter and output must be 4-D");
+    MTF_ENSURE(m, input->q_count >= 1 && filter->q_count >= 1 && output->q_count >= 1, MTF_ERR_BAD_MODEL,
+               "input, filter and output must be quantized");
+
+    const int32_t cout = filter->dims[0];
+    const int32_t cin = input->dims[3];
+    const int32_t fdepth = filter->dims[3];
+    MTF_ENSURE(m, input->dims[0] == output->dims[0], MTF_ERR_SHAPE, "batch of input and output differ");
+    MTF_ENSURE(m, output->dims[3] == cout, MTF_ERR_SHAPE, "output has %d channels, filter %d", output->dims[3],
+               cout);
+    MTF_ENSURE(m, fdepth > 0 && cin % fdepth == 0, MTF_ERR_SHAPE, "input depth %d is not a multiple of filter depth %d",
+               cin, fdepth);
+    const int32_t groups = cin / fdepth;
+    MTF_ENSURE(m, cout % groups == 0, MTF_ERR_SHAPE, "%d output channels do not split into %d groups", cout, groups);
+    if (bias != NULL) {
+        MTF_ENSURE(m, bias->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "bias must be int32 (type %d)",
+                   bias->dtype);
+        MTF_ENSURE(m, mtf_elements(bias) == cout, MTF_ERR_SHAPE, "bias has %d values for %d channels",
+                   mtf_elements(bias), cout);
+    }
+
+    conv_data_t *d = (conv_data_t *)mtf_alloc_persistent(m, sizeof(conv_data_t));
+    if (d == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    d->win.stride_w = mtf_opt_i32(node, OPT_STRIDE_W, 0);
+    d->win.stride_h = mtf_opt_i32(node, OPT_STRIDE_H, 0);
+    d->win.dilation_w = mtf_opt_i32(node, OPT_DILATION_W, 1);
+    d->win.dilation_h = mtf_opt_i32(node, OPT_DILATION_H, 1);
+    d->win.filter_h = filter->dims[1];
+    d->win.filter_w = filter->dims[2];
+    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
+                            input->dims[2], output->dims[1], output->dims[2]));
+    d->filter_depth = fdepth;
+    d->per_group = cout / groups;
+    const int32_t taps = filter->dims[1] * filter->dims[2] * fdepth;
+    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout,
+                                   taps, 1, taps));
+    mtf_node_set_data(node, d);
+    return MTF_OK;
+}
+
+static mtf_status_t conv_eval(mtf_model_t *m, mtf_node_t *node)
+{
+    const conv_data_t *d = (const conv_data_t *)mtf_node_data(node);
+    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *filter = mtf_node_input(m, node, 1);
+    const mtf_tensor_t *bias_t = mtf_node_num_inputs(node) == 3 ? mtf_node_input(m, node, 2) : NULL;
+    mtf_tensor_t *output = mtf_node_output(m, node, 0);
+    const uint8_t *bias = bias_t != NULL ? bias_t->data : NULL;
+
+    const int32_t batches = input->dims[0], in_h = input->dims[1], in_w = input->dims[2], cin = input->dims[3];
+    const int32_t out_h = output->dims[1], out_w = output->dims[2], cout = output->dims[3];
+    const int32_t kh = d->win.filter_h, kw = d->win.filter_w, fdepth = d->filter_depth;
+    const int32_t dil_h = d->win.dilation_h, dil_w = d->win.dilation_w;
+    const int32_t row_len = in_w * cin;
+    const int32_t filter_len = kh * kw * fdepth;
+    const int32_t in_offset = d->q.in_offset, out_offset = d->q.out_offset;
+    const int32_t act_min = d->q.act_min, act_max = d->q.act_max;
+    /* Locals, not d->..., in the loops: every int8 store may alias the op
+     * data as far as the compiler knows, which would force reloads. */
+    const int32_t *const mult = d->q.multiplier, *const fold = d->q.fold;
+    const int8_t *const shift = d->q.shift;
+    const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
+    /* With unit width dilation and one group, one filter row meets one
+     * contiguous run of input: a single dot product per filter row. */
+    const int runs = dil_w == 1 && fdepth == cin;
+
+    const int8_t *in_batch = (const int8_t *)input->data;
+    const int8_t *weights = (const int8_t *)filter->data;
+    int8_t *out = (int8_t *)output->data;
+
+    for (int32_t b = 0; b < batches; b++, in_batch += in_h * row_len) {
+        for (int32_t oy = 0; oy < out_h; oy++) {
+            const int32_t iy0 = oy * stride_h - pad_h;
+            int32_t fy0, fy1;
+            mtf_window_clip(iy0, dil_h, kh, in_h, &fy0, &fy1);
+            for (int32_t ox = 0; ox < out_w; ox++) {
+                const int32_t ix0 = ox * stride_w - pad_w;
+                int32_t fx0, fx1;
+                mtf_window_clip(ix0, dil_w, kw, in_w, &fx0, &fx1);
+                const int full = fy0 == 0 && fy1 == kh && fx0 == 0 && fx1 == kw;
+                /* Input at the first valid tap, for channel 0 of group 0 (the
+                 * batch start when no tap is valid: nothing is read then). */
+                const int8_t *in_origin = in_batch;
+                if (fy1 > fy0 && fx1 > fx0)
+                    in_origin += (iy0 + fy0 * dil_h) * row_len + (ix0 + fx0 * dil_w) * cin;
+                const int32_t run_len = (fx1 - fx0) * fdepth;
+                int32_t c = 0;
+                if (full && runs) {
+                    const full_window_t g = { kh, run_len, dil_h * row_len, kw * fdepth, filter_len };
+                    c = cout & ~(int32_t)3;
+                    conv_pixel_full4(in_origin, weights, c, &g, &d->q, out);
+                    out += c;
+                }
+                for (; c < cout; c++) {
+                    const int32_t group = c / d->per_group;
+                    const int8_t *w_c = weights + c * filter_len + (fy0 * kw + fx0) * fdepth;
+                    const int8_t *x_c = in_origin + group * fdepth;
+                    int32_t acc = full ? fold[c] : mtf_conv_bias(bias, c);
+                    for (int32_t fy = fy0; fy < fy1; fy++, w_c += kw * fdepth, x_c += dil_h * row_len) {
+                        if (runs) {
+                            acc += full ? dot_i8(w_c, x_c, run_len) : dot_i8_offset(w_c, x_c, run_len, in_offset);
+                            continue;
+                        }
+                        const int8_t *w = w_c;
+                        const int8_t *x = x_c;
+                        for (int32_t fx = fx0; fx < fx1; fx++, w += fdepth, x += dil_w * cin)
+                            acc += full ? dot_i8(w, x, fdepth) : dot_i8_offset(w, x, fdepth, in_offset);
+                    }
+                    *out++ = mtf_requant_i8(acc, mult[c], shift[c], out_offset, act_min, act_max);
+                }
+            }
+        }
+    }
+    return MTF_OK;
+}
+
+const mtf_kernel_t mtf_kernel_conv_2d = { conv_prepare, conv_eval };

@@ -1,0 +1,189 @@
+/*
+ * mean.c - MEAN on int8 over any set of axes, keep_dims or not, as TFLite
+ * Micro's reduce kernel computes it: the int32 sum of the reduced int8
+ * values, minus zp_in * count, requantized with input_scale / output_scale
+ * where the 1/count is folded into the multiplier in integers
+ * (QuantizedMeanOrSum), plus the output zero point, clamped to int8.
+ * Older TFLite Micro releases took a shortcut (truncating sum / count) when
+ * input and output quantization are equal; the current one, our oracle,
+ * always requantizes, and so does this kernel (fixture mean_gap_same_quant).
+ * No fused activation exists for MEAN.
+ *
+ * Each output element is summed on its own (no scratch buffer): the axes
+ * kept and the axes reduced are two nested odometers over input strides.
+ */
+#include "mtf_kernel.h"
+#include "mtf_quant.h"
+
+/* ReducerOptions field (schema.fbs). */
+enum { OPT_KEEP_DIMS = 0 };
+
+typedef struct {
+    int32_t n_kept, n_reduced;
+    int32_t kept_dims[MTF_MAX_DIMS], kept_strides[MTF_MAX_DIMS];
+    int32_t red_dims[MTF_MAX_DIMS], red_strides[MTF_MAX_DIMS];
+    int32_t count; /* input elements per output element */
+    int32_t multiplier, shift; /* 1/count folded in */
+    int32_t in_zp, out_zp;
+} mean_data_t;
+
+/* floor(log2(v)) for v > 0: TFLite's 63 - CountLeadingZeros(v). */
+static int floor_log2_u64(uint64_t v)
+{
+    int n = -1;
+    while (v != 0) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
+{
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 2 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
+               "expects 2 inputs and 1 output");
+    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *axis = mtf_node_input(m, node, 1);
+    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, input != NULL && axis != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
+               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
+               output->dtype);
+    MTF_ENSURE(m, axis->dtype == MTF_INT32, MTF_ERR_BAD_MODEL, "axis must be int32");
+    MTF_ENSURE(m, axis->flags & MTF_TENSOR_CONST, MTF_ERR_UNSUPPORTED_TYPE, "non-constant axis");
+    MTF_ENSURE(m, input->ndims >= 1, MTF_ERR_UNSUPPORTED_TYPE, "scalar input");
+    MTF_ENSURE(m, input->q_count >= 1 && output->q_count >= 1 && input->scale > 0.0f && output->scale > 0.0f,
+               MTF_ERR_BAD_MODEL, "input and output must be quantized");
+
+    /* Resolve the axes: negative ones count from the end, repeats collapse. */
+    const int nd = input->ndims;
+    int reduced[MTF_MAX_DIMS] = { 0 };
+    const int32_t n_axis = mtf_elements(axis);
+    for (int32_t i = 0; i < n_axis; i++) {
+        int32_t a = mtf_load_i32(axis->data + 4 * (size_t)i);
+        int32_t r = a < 0 ? a + nd : a;
+        MTF_ENSURE(m, r >= 0 && r < nd, MTF_ERR_SHAPE, "axis %d out of range for rank %d", a, nd);
+        reduced[r] = 1;
+    }
+
+    mean_data_t *d = (mean_data_t *)mtf_alloc_persistent(m, sizeof(mean_data_t));
+    if (d == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    const int keep_dims = mtf_opt_u8(node, OPT_KEEP_DIMS, 0) != 0;
+    int32_t stride = 1;
+    int32_t strides[MTF_MAX_DIMS];
+    for (int i = nd - 1; i >= 0; i--) {
+        strides[i] = stride;
+        stride *= input->dims[i];
+    }
+    d->n_kept = d->n_reduced = 0;
+    d->count = 1;
+    int32_t out_elems = 1;
+    for (int i = 0; i < nd; i++) {
+        if (reduced[i]) {
+            d->red_dims[d->n_reduced] = input->dims[i];
+            d->red_strides[d->n_reduced++] = strides[i];
+            d->count *= input->dims[i];
+        } else {
+            d->kept_dims[d->n_kept] = input->dims[i];
+            d->kept_strides[d->n_kept++] = strides[i];
+            out_elems *= input->dims[i];
+        }
+    }
+    /* Output shape: reduced axes become 1 with keep_dims, vanish without. */
+    if (keep_dims) {
+        MTF_ENSURE(m, output->ndims == nd, MTF_ERR_SHAPE, "keep_dims output must have rank %d", nd);
+        for (int i = 0; i < nd; i++)
+            MTF_ENSURE(m, output->dims[i] == (reduced[i] ? 1 : input->dims[i]), MTF_ERR_SHAPE,
+                       "output axis %d is %d", i, output->dims[i]);
+    } else {
+        MTF_ENSURE(m, output->ndims == d->n_kept || (d->n_kept == 0 && output->ndims == 1), MTF_ERR_SHAPE,
+                   "output rank %d, expected %d", output->ndims, d->n_kept);
+        for (int i = 0; i < d->n_kept && i < output->ndims; i++)
+            MTF_ENSURE(m, output->dims[i] == d->kept_dims[i], MTF_ERR_SHAPE, "output axis %d is %d", i,
+                       output->dims[i]);
+    }
+    MTF_ENSURE(m, mtf_elements(output) == out_elems, MTF_ERR_SHAPE, "output has %d elements, expected %d",
+               mtf_elements(output), out_elems);
+    MTF_ENSURE(m, d->count > 0, MTF_ERR_UNSUPPORTED_TYPE, "empty reduction");
+
+    d->in_zp = input->zero_point;
+    d->out_zp = output->zero_point;
+    int32_t multiplier;
+    int shift;
+    mtf_quantize_multiplier((double)input->scale / (double)output->scale, &multiplier, &shift);
+    /* Fold 1/count: scale the multiplier up by 2^s (s = floor(log2 count),
+     * at most 32 and at most 31 + shift), divide by count, shift back. */
+    int s = floor_log2_u64((uint64_t)d->count);
+    s = s < 32 ? s : 32;
+    s = s < 31 + shift ? s : 31 + shift;
+    d->multiplier = (int32_t)(((int64_t)multiplier << s) / (int64_t)d->count);
+    d->shift = shift - s;
+    mtf_node_set_data(node, d);
+    return MTF_OK;
+}
+
+/* Sum of the input elements reduced into one output element. */
+static int32_t reduce_sum(const mean_data_t *d, const int8_t *base)
+{
+    const int32_t nr = d->n_reduced;
+    if (nr == 1) {
+        const int32_t n = d->red_dims[0], st = d->red_strides[0];
+        int32_t acc = 0;
+        for (int32_t i = 0; i < n; i++, base += st)
+            acc += *base;
+        return acc;
+    }
+    int32_t idx[MTF_MAX_DIMS] = { 0 };
+    int32_t acc = 0;
+    const int32_t inner_n = d->red_dims[nr - 1], inner_st = d->red_strides[nr - 1];
+    for (;;) {
+        const int8_t *p = base;
+        for (int32_t i = 0; i < inner_n; i++, p += inner_st)
+            acc += *p;
+        int32_t k = nr - 2;
+        for (; k >= 0; k--) {
+            base += d->red_strides[k];
+            if (++idx[k] < d->red_dims[k])
+                break;
+            base -= d->red_strides[k] * d->red_dims[k];
+            idx[k] = 0;
+        }
+        if (k < 0)
+            return acc;
+    }
+}
+
+static mtf_status_t mean_eval(mtf_model_t *m, mtf_node_t *node)
+{
+    const mean_data_t *d = (const mean_data_t *)mtf_node_data(node);
+    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
+    mtf_tensor_t *output = mtf_node_output(m, node, 0);
+    const int8_t *in = (const int8_t *)input->data;
+    int8_t *out = (int8_t *)output->data;
+    const int32_t nk = d->n_kept;
+    const int64_t zp_total = (int64_t)d->in_zp * d->count;
+    int32_t idx[MTF_MAX_DIMS] = { 0 };
+    const int8_t *base = in;
+
+    for (;;) {
+        int32_t sum = d->n_reduced > 0 ? reduce_sum(d, base) : *base;
+        int32_t shifted = (int32_t)((int64_t)sum - zp_total);
+        int32_t v = mtf_mul_by_qm(shifted, d->multiplier, d->shift) + d->out_zp;
+        v = v < -128 ? -128 : v;
+        v = v > 127 ? 127 : v;
+        *out++ = (int8_t)v;
+        int32_t k = nk - 1;
+        for (; k >= 0; k--) {
+            base += d->kept_strides[k];
+            if (++idx[k] < d->kept_dims[k])
+                break;
+            base -= d->kept_strides[k] * d->kept_dims[k];
+            idx[k] = 0;
+        }
+        if (k < 0)
+            return MTF_OK;
+    }
+}
+
+const mtf_kernel_t mtf_kernel_mean = { mean_prepare, mean_eval };

@@ -1,0 +1,254 @@
+/*
+ * mtf_window.h - what the windowed operators (CONV_2D, DEPTHWISE_CONV_2D,
+ * AVERAGE_POOL_2D, MAX_POOL_2D) share: reading and checking their spatial
+ * options, clipping a filter window to the input, the per-channel
+ * quantization of the convolutions with a fast requantization, and the
+ * prepare of the pools.
+ *
+ * TFLite's SAME padding is "zero padding by omitting the taps outside the
+ * image": kernels never read padding, they shrink the tap range instead. The
+ * taps that stay inside form one contiguous range per axis, also with
+ * dilation, so a window is described by [start, end) along each axis.
+ */
+#ifndef MTF_WINDOW_H
+#define MTF_WINDOW_H
+
+#include <stdint.h>
+
+#include "mtf_kernel.h"
+#include "mtf_quant.h"
+
+/* Keeps a hot kernel out of its caller, so each gets its own register
+ * allocation (an optimisation only: harmless where unsupported). */
+#ifndef MTF_NOINLINE
+#if defined(__GNUC__)
+#define MTF_NOINLINE __attribute__((noinline))
+#else
+#define MTF_NOINLINE
+#endif
+#endif
+
+/* Spatial geometry of one windowed operator, fixed at prepare. */
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t filter_h, filter_w;
+    int32_t pad_h, pad_w; /* padding before the first row / column */
+} mtf_window_t;
+
+/*
+ * Fill w from the options and check that the output is exactly as large as
+ * TFLite's padding rule makes it (TFLite Micro trusts the converter here; a
+ * mismatch would make eval read or write out of bounds).
+ */
+static inline mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, int32_t in_h,
+                                           int32_t in_w, int32_t out_h, int32_t out_w)
+{
+    MTF_ENSURE(m, padding == MTF_PADDING_SAME || padding == MTF_PADDING_VALID, MTF_ERR_UNSUPPORTED_TYPE,
+               "unsupported padding %d", padding);
+    MTF_ENSURE(m, w->stride_h > 0 && w->stride_w > 0, MTF_ERR_BAD_MODEL, "stride must be positive (%d, %d)",
+               w->stride_h, w->stride_w);
+    MTF_ENSURE(m, w->dilation_h > 0 && w->dilation_w > 0, MTF_ERR_BAD_MODEL,
+               "dilation must be positive (%d, %d)", w->dilation_h, w->dilation_w);
+    MTF_ENSURE(m, w->filter_h > 0 && w->filter_w > 0, MTF_ERR_BAD_MODEL, "filter size must be positive (%d, %d)",
+               w->filter_h, w->filter_w);
+    int32_t want_h = mtf_out_size(padding, in_h, w->filter_h, w->stride_h, w->dilation_h);
+    int32_t want_w = mtf_out_size(padding, in_w, w->filter_w, w->stride_w, w->dilation_w);
+    MTF_ENSURE(m, want_h > 0 && want_w > 0, MTF_ERR_SHAPE, "window larger than the input");
+    MTF_ENSURE(m, out_h == want_h && out_w == want_w, MTF_ERR_SHAPE,
+               "output is %dx%d, padding and strides give %dx%d", out_h, out_w, want_h, want_w);
+    int32_t offset;
+    w->pad_h = mtf_padding(w->stride_h, w->dilation_h, in_h, w->filter_h, out_h, &offset);
+    w->pad_w = mtf_padding(w->stride_w, w->dilation_w, in_w, w->filter_w, out_w, &offset);
+    return MTF_OK;
+}
+
+/*
+ * Taps k in [*start, *end) of a filter of size k_size at input position
+ * origin + k * dilation that fall inside [0, in_size).
+ */
+static inline void mtf_window_clip(int32_t origin, int32_t dilation, int32_t k_size, int32_t in_size,
+                                   int32_t *start, int32_t *end)
+{
+    int32_t s, e;
+    int32_t left = in_size - origin; /* input positions at or after the origin */
+    if (dilation == 1) { /* the usual case, without divisions */
+        s = origin < 0 ? -origin : 0;
+        e = left > 0 ? left : 0;
+    } else {
+        s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+        e = left > 0 ? (left + dilation - 1) / dilation : 0;
+    }
+    if (e > k_size)
+        e = k_size;
+    if (e < s)
+        e = s;
+    *start = s;
+    *end = e;
+}
+
+/*
+ * mtf_mul_by_qm for the multipliers of quantized ops (never INT32_MIN, so
+ * SaturatingRoundingDoublingHighMul cannot saturate), written for speed:
+ * gemmlowp's "(ab + nudge) / 2^31 truncating", with nudge = 2^30 for ab >= 0
+ * and 1 - 2^30 otherwise, equals floor((ab + 2^30) / 2^31) for every ab, so
+ * the high half needs one 64-bit add and an arithmetic shift, no branches.
+ * The rounding right shift is gemmlowp's RoundingDivideByPOT unchanged.
+ */
+static inline int32_t mtf_mul_by_qm_fast(int32_t x, int32_t multiplier, int shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left) * multiplier;
+    const int32_t high = (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    return (high >> right) + ((high & mask) > threshold ? 1 : 0);
+}
+
+/* mtf_mul_by_qm_fast for shift = -right <= 0, the common case (multipliers
+ * below 1): no left shift to prepare. */
+static inline int32_t mtf_mul_by_qm_right(int32_t x, int32_t multiplier, int right)
+{
+    const int64_t ab = (int64_t)x * multiplier;
+    const int32_t high = (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
+    return (high >> right) + ((high & mask) > threshold ? 1 : 0);
+}
+
+/* Requantize one int32 accumulator to the int8 output (shift <= 0). */
+static inline int8_t mtf_requant_right_i8(int32_t acc, int32_t multiplier, int right, int32_t out_offset,
+                                          int32_t act_min, int32_t act_max)
+{
+    int32_t v = mtf_mul_by_qm_right(acc, multiplier, right) + out_offset;
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
+/* Requantize one int32 accumulator to the int8 output. */
+static inline int8_t mtf_requant_i8(int32_t acc, int32_t multiplier, int shift, int32_t out_offset,
+                                    int32_t act_min, int32_t act_max)
+{
+    int32_t v = mtf_mul_by_qm_fast(acc, multiplier, shift) + out_offset;
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
+/* Per-output-channel data of a convolution, in persistent memory. */
+typedef struct {
+    int32_t *multiplier; /* Q31 significand of input_scale * filter_scale[c] / output_scale */
+    int32_t *fold;       /* bias[c] + input_offset * (sum of channel c's weights) */
+    int8_t *shift;       /* power-of-two exponent of the same multiplier */
+    int32_t act_min, act_max;
+    int32_t in_offset, out_offset;
+    int32_t right_only; /* every shift <= 0: eval may use mtf_requant_right_i8 */
+} mtf_conv_channels_t;
+
+/*
+ * Quantization of a convolution, as TFLite Micro's
+ * PopulateConvolutionQuantizationParams computes it (double math, per channel
+ * or one scale broadcast), plus the folded bias that lets eval skip adding
+ * the input offset at every tap of a window lying wholly inside the input:
+ * sum w * (x + off) == sum w * x + off * sum w, exactly, in wrapping int32.
+ * Channel c's weights are count values at weights[c * c_step + k * k_step].
+ */
+static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_channels_t *q, const mtf_tensor_t *input,
+                                                  const mtf_tensor_t *filter, const mtf_tensor_t *bias,
+                                                  const mtf_tensor_t *output, int activation, int32_t channels,
+                                                  int32_t c_step, int32_t k_step, int32_t count)
+{
+    MTF_ENSURE(m, filter->q_count == 1 || filter->q_count == channels, MTF_ERR_BAD_MODEL,
+               "filter has %d scales for %d output channels", filter->q_count, channels);
+    if (filter->q_count > 1) {
+        MTF_ENSURE(m, filter->q_dim >= 0 && filter->q_dim < filter->ndims && filter->dims[filter->q_dim] == channels,
+                   MTF_ERR_BAD_MODEL, "filter quantized_dimension %d does not hold the %d output channels",
+                   filter->q_dim, channels);
+    }
+    MTF_ENSURE(m, input->scale > 0.0f && output->scale > 0.0f, MTF_ERR_BAD_MODEL,
+               "input and output need a positive scale");
+    MTF_TRY(mtf_activation_range_quantized(m, activation, output, &q->act_min, &q->act_max));
+    q->in_offset = -input->zero_point;
+    q->out_offset = output->zero_point;
+    q->multiplier = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * sizeof(int32_t));
+    q->fold = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * sizeof(int32_t));
+    q->shift = (int8_t *)mtf_alloc_persistent(m, (size_t)channels);
+    if (q->multiplier == NULL || q->fold == NULL || q->shift == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    const double in_scale = (double)input->scale;
+    const double out_scale = (double)output->scale;
+    const int8_t *w = (const int8_t *)filter->data;
+    q->right_only = 1;
+    for (int32_t c = 0; c < channels; c++) {
+        double filter_scale = (double)mtf_tensor_scale(filter, filter->q_count > 1 ? (int)c : 0);
+        int shift;
+        mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &q->multiplier[c], &shift);
+        q->shift[c] = (int8_t)shift;
+        q->right_only &= shift <= 0;
+        uint32_t sum = 0;
+        const int8_t *wc = w + (size_t)c * (size_t)c_step;
+        for (int32_t k = 0; k < count; k++)
+            sum += (uint32_t)(int32_t)wc[(size_t)k * (size_t)k_step];
+        uint32_t b = bias != NULL ? (uint32_t)mtf_load_i32(bias->data + 4 * (size_t)c) : 0u;
+        q->fold[c] = (int32_t)(b + (uint32_t)q->in_offset * sum);
+    }
+    return MTF_OK;
+}
+
+/* Bias of channel c (bias tensors may sit unaligned in the model). */
+static inline int32_t mtf_conv_bias(const uint8_t *bias, int32_t c)
+{
+    return bias != NULL ? mtf_load_i32(bias + 4 * (size_t)c) : 0;
+}
+
+/* Pool2DOptions fields (schema.fbs). */
+enum { MTF_POOL_OPT_PADDING = 0, MTF_POOL_OPT_STRIDE_W = 1, MTF_POOL_OPT_STRIDE_H = 2, MTF_POOL_OPT_FILTER_W = 3,
+       MTF_POOL_OPT_FILTER_H = 4, MTF_POOL_OPT_ACTIVATION = 5 };
+
+typedef struct {
+    mtf_window_t win;
+    int32_t act_min, act_max;
+} mtf_pool_data_t;
+
+/*
+ * Prepare of AVERAGE_POOL_2D and MAX_POOL_2D (TFLite Micro's PoolingPrepare):
+ * int8 only, input and output sharing scale (within 1e-6, compared in double)
+ * and zero point, since the pools never requantize.
+ */
+static inline mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
+{
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
+               "expects 1 input and 1 output");
+    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, input != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
+               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
+               output->dtype);
+    MTF_ENSURE(m, input->ndims == 4 && output->ndims == 4, MTF_ERR_SHAPE, "input and output must be 4-D");
+    MTF_ENSURE(m, input->dims[0] == output->dims[0] && input->dims[3] == output->dims[3], MTF_ERR_SHAPE,
+               "batch and channels of input and output must match");
+    double scale_diff = (double)input->scale - (double)output->scale;
+    scale_diff = scale_diff < 0.0 ? -scale_diff : scale_diff;
+    MTF_ENSURE(m, scale_diff <= 1.0e-6 && input->zero_point == output->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
+               "input and output quantization must be equal");
+    mtf_pool_data_t *d = (mtf_pool_data_t *)mtf_alloc_persistent(m, sizeof(mtf_pool_data_t));
+    if (d == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    d->win.stride_w = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_W, 0);
+    d->win.stride_h = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_H, 0);
+    d->win.filter_w = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_W, 0);
+    d->win.filter_h = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_H, 0);
+    d->win.dilation_h = 1;
+    d->win.dilation_w = 1;
+    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
+                            input->dims[2], output->dims[1], output->dims[2]));
+    MTF_TRY(mtf_activation_range_quantized(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output, &d->act_min,
+                                           &d->act_max));
+    mtf_node_set_data(node, d);
+    return MTF_OK;
+}
+
+#endif /* MTF_WINDOW_H */
