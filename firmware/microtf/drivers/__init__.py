@@ -1,0 +1,1 @@
+"""Sensor drivers in micropython-lib style (one module per chip, imported lazily)."""
