@@ -1,6 +1,7 @@
 /* mtf_quant.c - prepare-time quantization math; see mtf_quant.h. */
 #include "mtf_quant.h"
 
+#include <float.h>
 #include <math.h>
 
 void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
@@ -17,14 +18,12 @@ void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
         q_fixed /= 2;
         exp++;
     }
-    /* Tiny multipliers flush to zero; huge ones saturate (TFLite Micro does both). */
+    /* Tiny multipliers flush to zero. TFLite saturates shifts above 30 only in
+     * its single-rounding build; TFLite Micro's default build keeps them (SOFTMAX
+     * input scaling reaches 31), so neither do we. */
     if (exp < -31) {
         exp = 0;
         q_fixed = 0;
-    }
-    if (exp > 30) {
-        exp = 30;
-        q_fixed = ((int64_t)1 << 31) - 1;
     }
     *multiplier = (int32_t)q_fixed;
     *shift = exp;
@@ -80,7 +79,8 @@ mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, cons
         break;
     }
     default:
-        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "unsupported fused activation %d", activation);
+        /* TANH, SIGN_BIT and unknown codes clamp nothing in TFLite Micro. */
+        break;
     }
     *act_min = lo;
     *act_max = hi;
@@ -89,8 +89,10 @@ mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, cons
 
 void mtf_activation_range_float(int activation, float *act_min, float *act_max)
 {
-    *act_min = -INFINITY;
-    *act_max = INFINITY;
+    /* The open ends are -FLT_MAX/FLT_MAX, not infinities, as TFLite's
+     * CalculateActivationRange gives them: an infinite result is clamped. */
+    *act_min = -FLT_MAX;
+    *act_max = FLT_MAX;
     if (activation == MTF_ACT_RELU) {
         *act_min = 0.0f;
     } else if (activation == MTF_ACT_RELU6) {
@@ -119,23 +121,30 @@ mtf_status_t mtf_conv_multipliers(mtf_model_t *m, const mtf_tensor_t *input, con
     return MTF_OK;
 }
 
+/* Window arithmetic in 64 bits, saturated to int32: hostile models carry
+ * absurd strides and sizes, and the kernels refuse the results afterwards. */
+static int32_t sat_i32(int64_t v)
+{
+    return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
+}
+
 int32_t mtf_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation)
 {
-    int32_t effective = (filter - 1) * dilation + 1;
+    int64_t effective = ((int64_t)filter - 1) * dilation + 1;
     if (stride <= 0)
         return 0;
     if (padding == MTF_PADDING_SAME)
-        return (in + stride - 1) / stride;
+        return sat_i32(((int64_t)in + stride - 1) / stride);
     if (padding == MTF_PADDING_VALID)
-        return (in + stride - effective) / stride;
+        return sat_i32(((int64_t)in + stride - effective) / stride);
     return 0;
 }
 
 int32_t mtf_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out, int32_t *offset)
 {
-    int32_t effective = (filter - 1) * dilation + 1;
-    int32_t total = (out - 1) * stride + effective - in;
+    int64_t effective = ((int64_t)filter - 1) * dilation + 1;
+    int64_t total = ((int64_t)out - 1) * stride + effective - in;
     total = total > 0 ? total : 0;
-    *offset = total % 2;
-    return total / 2;
+    *offset = (int32_t)(total % 2);
+    return sat_i32(total / 2);
 }

@@ -63,11 +63,12 @@ static inline int32_t mtf_mul_by_qm(int32_t x, int32_t multiplier, int shift)
 
 /* Clamp range for an int8/uint8/int16 output with a fused activation
  * (TFLite's CalculateActivationRangeQuantized; float math as TFLite does it).
- * Returns MTF_ERR_UNSUPPORTED_TYPE for TANH/SIGN_BIT, which TFLite refuses too. */
+ * TANH/SIGN_BIT/unknown codes clamp nothing, as in TFLite Micro. */
 mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, const mtf_tensor_t *output,
                                             int32_t *act_min, int32_t *act_max);
 
-/* Float clamp range for a fused activation (TFLite's CalculateActivationRange). */
+/* Float clamp range for a fused activation (TFLite's CalculateActivationRange):
+ * -FLT_MAX..FLT_MAX when the activation clamps nothing. */
 void mtf_activation_range_float(int activation, float *act_min, float *act_max);
 
 /*

@@ -1,0 +1,162 @@
+/*
+ * HARD_SWISH: x * relu6(x + 3) / 6.
+ *
+ * int8 reproduces TFLite Micro's reference kernel, which works in int16
+ * fixed point: the input moves to a 2^7 finer "hires" scale, a "reluish"
+ * factor in [0, 1] comes from rescaling x from [-3, 3], and their product is
+ * shifted to the output scale. Prepare computes the two multipliers from
+ * float32 quotients (hires_input_scale / output_scale in float, then widened,
+ * exactly as TFLite Micro) and, since the result depends on the int8 input
+ * alone, tabulates the integer formula for all 256 inputs.
+ * float32 uses TFLite's formula.
+ */
+#include "mtf_fixedpoint.h"
+#include "mtf_kernel.h"
+#include "mtf_quant.h"
+
+typedef struct {
+    int8_t table[256]; /* indexed by the input byte */
+} hard_swish_data_t;
+
+typedef struct {
+    int32_t input_zero_point, output_zero_point;
+    int16_t output_multiplier, reluish_multiplier;
+    int output_exponent, reluish_exponent;
+} hard_swish_params_t;
+
+/* int16 SaturatingRoundingDoublingHighMul (gemmlowp, VQRDMULH-like). */
+static int16_t srdhm16(int16_t a, int16_t b)
+{
+    if (a == b && a == INT16_MIN)
+        return INT16_MAX;
+    int32_t ab = (int32_t)a * (int32_t)b;
+    int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+    return (int16_t)((ab + nudge) / (1 << 15));
+}
+
+/* Like srdhm16 but truncating toward zero (SQDMULH-like); TFLite uses it to
+ * cancel the rounding bias of the steps before. */
+static int16_t sdhm16(int16_t a, int16_t b)
+{
+    if (a == b && a == INT16_MIN)
+        return INT16_MAX;
+    int32_t ab = (int32_t)a * (int32_t)b;
+    return (int16_t)(ab / (1 << 15));
+}
+
+/* value * 2^amount, saturated to int16. */
+static int16_t sat_shl16(int16_t value, int amount)
+{
+    int64_t r = (int64_t)value * ((int64_t)1 << amount);
+    r = r > INT16_MAX ? INT16_MAX : r < INT16_MIN ? INT16_MIN : r;
+    return (int16_t)r;
+}
+
+/* gemmlowp RoundingDivideByPOT on an int16 value, with gemmlowp's int16
+ * mask arithmetic (the mask is truncated to 16 bits like the template does). */
+static int16_t rdbpot16(int16_t x, int exponent)
+{
+    int16_t mask = (int16_t)(((int64_t)1 << exponent) - 1);
+    int16_t remainder = (int16_t)(x & mask);
+    int16_t threshold = (int16_t)((mask >> 1) + (x < 0 ? 1 : 0));
+    return (int16_t)((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+/* TFLite's DownScaleInt32ToInt16Multiplier. */
+static int16_t downscale_multiplier(int32_t multiplier)
+{
+    if (multiplier >= INT32_MAX - (1 << 15))
+        return INT16_MAX;
+    return (int16_t)((multiplier + (1 << 15)) >> 16);
+}
+
+static int8_t hard_swish_one(int32_t x, const hard_swish_params_t *p)
+{
+    int16_t input = (int16_t)(x - p->input_zero_point);
+    int16_t hires = (int16_t)(input * (1 << 7));
+    int16_t preshift_output = srdhm16(hires, p->output_multiplier);
+    int16_t reluish = hires;
+    if (p->reluish_exponent > 0)
+        reluish = sat_shl16(reluish, p->reluish_exponent - 1);
+    reluish = srdhm16(reluish, p->reluish_multiplier);
+    if (p->reluish_exponent > 0)
+        reluish = sat_shl16(reluish, 1);
+    if (p->reluish_exponent < 0)
+        reluish = rdbpot16(reluish, -p->reluish_exponent);
+    /* From [-1, 1] to [0, 1]. */
+    reluish = (int16_t)((reluish + (1 << 15)) >> 1);
+    int16_t preshift = sdhm16(reluish, preshift_output);
+    int16_t v = rdbpot16(preshift, -p->output_exponent);
+    v = (int16_t)(v + p->output_zero_point);
+    v = v > 127 ? 127 : v < -128 ? -128 : v;
+    return (int8_t)v;
+}
+
+static mtf_status_t hard_swish_prepare(mtf_model_t *m, mtf_node_t *node)
+{
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
+               "needs 1 input and 1 output");
+    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input and output types differ");
+    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out), MTF_ERR_SHAPE, "input and output sizes differ");
+    if (in->dtype == MTF_FLOAT32)
+        return MTF_OK;
+    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
+    MTF_ENSURE(m, mtf_fp_scale_ok(in->scale) && mtf_fp_scale_ok(out->scale), MTF_ERR_BAD_MODEL, "bad quantization");
+    hard_swish_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    if (d == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    mtf_node_set_data(node, d);
+
+    hard_swish_params_t p;
+    p.input_zero_point = in->zero_point;
+    p.output_zero_point = out->zero_point;
+    /* float32 quotients, widened afterwards: the order TFLite Micro uses. */
+    float hires_input_scale = (1.0f / 128.0f) * in->scale;
+    float reluish_scale = 3.0f / 32768.0f;
+    float output_ratio = hires_input_scale / out->scale;
+    MTF_ENSURE(m, mtf_fp_scale_ok(hires_input_scale) && mtf_fp_scale_ok(output_ratio), MTF_ERR_UNSUPPORTED_TYPE,
+               "scales out of range");
+    int32_t mult32;
+    mtf_quantize_multiplier((double)output_ratio, &mult32, &p.output_exponent);
+    p.output_multiplier = downscale_multiplier(mult32);
+    MTF_ENSURE(m, p.output_exponent <= 0, MTF_ERR_UNSUPPORTED_TYPE, "output scale too small for the input scale");
+    float reluish_ratio = hires_input_scale / reluish_scale;
+    MTF_ENSURE(m, mtf_fp_scale_ok(reluish_ratio), MTF_ERR_UNSUPPORTED_TYPE, "scales out of range");
+    mtf_quantize_multiplier((double)reluish_ratio, &mult32, &p.reluish_exponent);
+    p.reluish_multiplier = downscale_multiplier(mult32);
+    MTF_ENSURE(m, p.output_exponent > -31 && p.reluish_exponent > -31 && p.reluish_exponent < 31,
+               MTF_ERR_UNSUPPORTED_TYPE, "scales out of range");
+    for (int32_t x = -128; x <= 127; x++)
+        d->table[(uint8_t)(int8_t)x] = hard_swish_one(x, &p);
+    return MTF_OK;
+}
+
+static mtf_status_t hard_swish_eval(mtf_model_t *m, mtf_node_t *node)
+{
+    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    int32_t n = mtf_elements(in);
+    if (in->dtype == MTF_INT8) {
+        const hard_swish_data_t *d = mtf_node_data(node);
+        const uint8_t *x = in->data;
+        int8_t *y = (int8_t *)out->data;
+        for (int32_t i = 0; i < n; i++)
+            y[i] = d->table[x[i]];
+        return MTF_OK;
+    }
+    const uint8_t *x = in->data; /* unaligned loads: the input may be a model constant */
+    float *y = (float *)out->data;
+    for (int32_t i = 0; i < n; i++) {
+        /* Written as TFLite's std::min(6, std::max(0, v + 3)), NaN handling included. */
+        float v = mtf_load_f32(x + 4 * i);
+        float r = 0.0f < v + 3.0f ? v + 3.0f : 0.0f;
+        r = r < 6.0f ? r : 6.0f;
+        y[i] = v * r / 6.0f;
+    }
+    return MTF_OK;
+}
+
+const mtf_kernel_t mtf_kernel_hard_swish = {hard_swish_prepare, hard_swish_eval};

@@ -1,0 +1,152 @@
+/*
+ * SOFTMAX over the last dimension.
+ *
+ * int8 -> int8 and int8 -> int16 reproduce TFLite Micro's reference kernel:
+ * input differences to the row maximum are scaled by beta * input_scale into
+ * Q5.26, exponentiated with gemmlowp's fixed-point exp, summed in Q12.19 and
+ * divided through a fixed-point reciprocal. float32 uses expf like TFLite.
+ */
+#include <float.h>
+#include <math.h>
+
+#include "mtf_fixedpoint.h"
+#include "mtf_kernel.h"
+#include "mtf_quant.h"
+
+/* Integer bits of the scaled input differences and of the sum of exps. */
+#define SCALED_DIFF_BITS 5
+#define ACCUM_BITS 12
+
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min; /* differences below this contribute exp() == 0 */
+    float beta;       /* float32 path */
+} softmax_data_t;
+
+static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
+{
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
+               "needs 1 input and 1 output");
+    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    MTF_ENSURE(m, in->ndims >= 1 && out->ndims >= 1, MTF_ERR_SHAPE, "tensors need at least 1 dimension");
+    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out) && in->dims[in->ndims - 1] == out->dims[out->ndims - 1],
+               MTF_ERR_SHAPE, "input and output shapes differ");
+    softmax_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    if (d == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    mtf_node_set_data(node, d);
+    /* SoftmaxOptions: beta = field 0; absent means the schema default 0.0. */
+    float beta = mtf_opt_f32(node, 0, 0.0f);
+    d->beta = beta;
+    if (in->dtype == MTF_FLOAT32) {
+        MTF_ENSURE(m, out->dtype == MTF_FLOAT32, MTF_ERR_UNSUPPORTED_TYPE, "float input needs float output");
+        return MTF_OK;
+    }
+    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported input type %d", in->dtype);
+    MTF_ENSURE(m, mtf_fp_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
+    if (out->dtype == MTF_INT8) {
+        /* TFLite Micro insists on exactly this output quantization. */
+        MTF_ENSURE(m, out->zero_point == -128 && out->scale == 1.0f / 256, MTF_ERR_UNSUPPORTED_TYPE,
+                   "int8 output must have scale 1/256 and zero point -128");
+    } else if (out->dtype == MTF_INT16) {
+        float expected = 1.0f / 65536;
+        MTF_ENSURE(m, out->zero_point == -32768 && fabsf(out->scale - expected) <= 0.001f * expected,
+                   MTF_ERR_UNSUPPORTED_TYPE, "int16 output must have scale 1/65536 and zero point -32768");
+    } else {
+        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "unsupported output type %d", out->dtype);
+    }
+    /* PreprocessSoftmaxScaling: beta * scale * 2^(31 - 5) in double, capped. */
+    double max_real = (double)(((int64_t)1 << 31) - 1);
+    double real = (double)beta * (double)in->scale * (double)(1 << (31 - SCALED_DIFF_BITS));
+    if (real > max_real)
+        real = max_real;
+    MTF_ENSURE(m, real > 1.0, MTF_ERR_UNSUPPORTED_TYPE, "beta * input scale too small");
+    int shift;
+    mtf_quantize_multiplier(real, &d->input_multiplier, &shift);
+    d->input_left_shift = shift;
+    d->diff_min = -mtf_fp_input_radius(SCALED_DIFF_BITS, shift, 31);
+    return MTF_OK;
+}
+
+/* exp(diff * beta * scale) in Q0 for one input difference (<= 0). */
+static inline int32_t softmax_exp(const softmax_data_t *d, int32_t diff)
+{
+    /* MultiplyByQuantizedMultiplierGreaterThanOne: a plain left shift, then SRDHM. */
+    int32_t rescaled = mtf_srdhm((int32_t)((uint32_t)diff << d->input_left_shift), d->input_multiplier);
+    return mtf_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
+}
+
+static void softmax_int8(const softmax_data_t *d, const int8_t *in, void *out_data, int out_bits, int32_t rows,
+                         int32_t depth)
+{
+    int32_t out_min = out_bits == 8 ? -128 : -32768;
+    int32_t out_max = out_bits == 8 ? 127 : 32767;
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *x = in + r * depth;
+        int32_t max = -128;
+        for (int32_t c = 0; c < depth; c++)
+            max = x[c] > max ? x[c] : max;
+        int32_t sum = 0; /* Q12 */
+        for (int32_t c = 0; c < depth; c++) {
+            int32_t diff = x[c] - max;
+            if (diff >= d->diff_min)
+                sum = mtf_fp_add(sum, mtf_fp_rescale(softmax_exp(d, diff), 0, ACCUM_BITS));
+        }
+        int bits_over_unit;
+        int32_t scale = mtf_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);
+        int exponent = bits_over_unit + 31 - out_bits;
+        for (int32_t c = 0; c < depth; c++) {
+            int32_t diff = x[c] - max;
+            int32_t v = out_min;
+            if (diff >= d->diff_min) {
+                v = mtf_rdbpot(mtf_srdhm(scale, softmax_exp(d, diff)), exponent) + out_min;
+                v = v > out_max ? out_max : v < out_min ? out_min : v;
+            }
+            if (out_bits == 8)
+                ((int8_t *)out_data)[r * depth + c] = (int8_t)v;
+            else
+                ((int16_t *)out_data)[r * depth + c] = (int16_t)v;
+        }
+    }
+}
+
+/* in is read with unaligned loads: it may be a constant in the model bytes. */
+static void softmax_float(float beta, const uint8_t *in, float *out, int32_t rows, int32_t depth)
+{
+    for (int32_t r = 0; r < rows; r++) {
+        const uint8_t *x = in + 4 * r * depth;
+        float *y = out + r * depth;
+        float max = -FLT_MAX;
+        for (int32_t c = 0; c < depth; c++) {
+            float v = mtf_load_f32(x + 4 * c);
+            max = max < v ? v : max;
+        }
+        float sum = 0.0f;
+        for (int32_t c = 0; c < depth; c++) {
+            float e = expf((mtf_load_f32(x + 4 * c) - max) * beta);
+            y[c] = e;
+            sum += e;
+        }
+        for (int32_t c = 0; c < depth; c++)
+            y[c] = y[c] / sum;
+    }
+}
+
+static mtf_status_t softmax_eval(mtf_model_t *m, mtf_node_t *node)
+{
+    const softmax_data_t *d = mtf_node_data(node);
+    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    int32_t depth = in->dims[in->ndims - 1];
+    int32_t rows = depth > 0 ? mtf_elements(in) / depth : 0;
+    if (in->dtype == MTF_FLOAT32)
+        softmax_float(d->beta, in->data, (float *)out->data, rows, depth);
+    else
+        softmax_int8(d, (const int8_t *)in->data, out->data, out->dtype == MTF_INT8 ? 8 : 16, rows, depth);
+    return MTF_OK;
+}
+
+const mtf_kernel_t mtf_kernel_softmax = {softmax_prepare, softmax_eval};
