@@ -244,6 +244,220 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- boards: deploy, run, repl -----------------------------------------------------------------------
+
+# The one board vocabulary (boards/boards.mk uses the same names): boards reached with mpremote need
+# --port; "virtual" is the Unix port behind a pty (mpremote too); "qemu_m4" is the emulated board,
+# which reads the host's files through semihosting; "unix" runs the Unix port directly.
+BOARDS = ("qemu_m4", "esp32", "esp32s3", "rp2", "unix", "virtual")
+SERIAL_BOARDS = ("esp32", "esp32s3", "rp2")
+
+
+def _board_args(p: argparse.ArgumentParser, local: bool = True) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--port", help="the board's serial port (as mpremote names it: /dev/ttyACM0, a0, u0, ...)")
+    g.add_argument(
+        "--virtual",
+        action="store_true",
+        help="a fresh, empty virtual board (the Unix port behind a pty), gone afterwards",
+    )
+    g.add_argument(
+        "--virtual-dir",
+        type=Path,
+        metavar="DIR",
+        help="a virtual board whose filesystem is DIR, kept between commands (deploy, then run)",
+    )
+    choices = BOARDS if local else tuple(b for b in BOARDS if b not in ("qemu_m4", "unix"))
+    p.add_argument("--board", choices=choices, help="board kind (" + ", ".join(choices) + ")")
+
+
+def _resolve_board(args: argparse.Namespace) -> str:
+    """The board kind from --board/--port/--virtual; MicrotfError when they do not fit together."""
+    board = args.board
+    virtual = args.virtual or args.virtual_dir is not None
+    if virtual:
+        if board not in (None, "virtual"):
+            raise MicrotfError(f"--board {board} and --virtual do not go together")
+        return "virtual"
+    if args.port is not None:
+        if board in ("qemu_m4", "unix", "virtual"):
+            raise MicrotfError(f"--board {board} takes no --port")
+        return board or "serial"
+    if board in SERIAL_BOARDS:
+        raise MicrotfError(f"--board {board} needs --port PORT (the board's serial port)")
+    if board is None:
+        raise MicrotfError("no board: give --port PORT, --virtual or --board NAME")
+    return board
+
+
+class _Connected:
+    """A Device for --port, or one on a VirtualBoard started for the length of the ``with`` block."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.board = None
+
+    def __enter__(self):
+        from .deploy import Device, find_mpremote
+        from .virtual import VirtualBoard
+
+        if self.args.port is not None:
+            return Device(self.args.port)
+        find_mpremote()  # before a board starts for nothing
+        self.board = VirtualBoard(root=self.args.virtual_dir).start()
+        return Device(self.board.port, virtual=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.board is not None:
+            self.board.stop()
+
+
+def _deploy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "model", type=Path, nargs="?", help="the .tflite (manifest.json, labels.txt beside it go too)"
+    )
+    p.add_argument("--app", type=Path, help="the app script to copy")
+    p.add_argument("--main", action="store_true", help="store the app as main.py (runs at boot)")
+    p.add_argument("--name", help="the model's name on the device (default: the manifest's, else the file's)")
+    p.add_argument("--package", type=Path, help="the device package directory (default: firmware/microtf)")
+    p.add_argument("--no-package", action="store_true", help="do not copy the device package")
+    p.add_argument(
+        "--traces",
+        action="store_true",
+        help="also copy the sensor traces the manifest lists (for simulation)",
+    )
+    _board_args(p, local=False)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import PACKAGE, deploy, plan
+
+    _resolve_board(args)
+    package = None if args.no_package else (args.package or PACKAGE)
+    app_name = "main.py" if args.main else None
+    if args.main and args.app is None:
+        raise MicrotfError("--main needs --app APP.py")
+    plan(args.model, args.app, package, app_name, args.name, args.traces)  # fail before a board starts
+    with _Connected(args) as dev:
+        done = deploy(
+            dev, args.model, args.app, package, app_name, args.name, progress=True, traces=args.traces
+        )
+    where = "virtual board" if dev.virtual else dev.port
+    if args.virtual_dir is not None:
+        where += f" ({args.virtual_dir})"
+    same = len(done.items) - len(done.copied)
+    _say(
+        f"deployed {len(done.items)} files ({done.bytes:,} bytes) to the {where}"
+        + (f"; {same} were already there, unchanged" if same else "")
+    )
+    for item in done.items:
+        if package is None or not item.remote.startswith(package.name + "/"):
+            _say(f"  {item.remote}")
+    if done.checked:
+        _say("SHA-256 checked on the device: all files match")
+    else:
+        _warn("the board has no hashlib (and no microtf package): SHA-256 not checked on the device")
+    return 0
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("script", type=Path, help="a MicroPython script on this computer")
+    p.add_argument(
+        "args", nargs="*", help="the script's sys.argv[1:] (put them after -- when they start with -)"
+    )
+    _board_args(p)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    board = _resolve_board(args)
+    if not args.script.is_file():
+        raise MicrotfError(f"{args.script}: no such file (script)")
+    if board == "qemu_m4":
+        from . import qemu
+
+        return qemu.main(["run", str(args.script), *args.args])
+    if board == "unix":
+        import subprocess
+
+        from .virtual import find_micropython
+
+        return subprocess.call([find_micropython(built_first=True), str(args.script), *args.args])
+    from .deploy import run_script
+
+    with _Connected(args) as dev:
+        return run_script(dev, args.script, args=args.args)
+
+
+def _repl_args(p: argparse.ArgumentParser) -> None:
+    _board_args(p)
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    board = _resolve_board(args)
+    if board == "qemu_m4":
+        from . import qemu
+
+        return qemu.main(["repl"])
+    if board == "unix":
+        import subprocess
+
+        from .virtual import find_micropython
+
+        return subprocess.call([find_micropython(built_first=True)])
+    from .deploy import repl
+
+    with _Connected(args) as dev:
+        if dev.virtual:
+            print("microtf: virtual board REPL; Ctrl-] leaves it", file=sys.stderr, flush=True)
+        return repl(dev)
+
+
+# --- predict -----------------------------------------------------------------------------------------
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    from .predict import ENGINES
+
+    _model_arg(p)
+    p.add_argument(
+        "--input",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="X.npy",
+        help="samples stacked on a new first axis (.npy; .npz or repeated --input for several inputs)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="Y.npy",
+        help="where the outputs go, stacked the same way (.npy; .npz or repeated for several outputs)",
+    )
+    p.add_argument(
+        "--engine", choices=ENGINES, default="c", help="c (microtf's C engine, default), tflm, ..."
+    )
+    p.add_argument("--reset-each", action="store_true", help="reset the model's state before every sample")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import check_model, check_output_paths, load_inputs, predict, runner, save_outputs
+    from .tflfile import read_model
+
+    runner(args.engine)
+    model = read_model(args.model)
+    check_model(model, args.engine)
+    check_output_paths(args.output, model)
+    samples = load_inputs(model, args.input)
+    outputs = predict(model, samples, args.engine, reset_each=args.reset_each)
+    written = save_outputs(outputs, args.output)
+    _say(f"{args.model}: {len(samples)} samples through engine '{args.engine}'")
+    for path in written:
+        _say(f"  wrote {path}")
+    return 0
+
+
 # --- the table and main ------------------------------------------------------------------------------
 
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -253,6 +467,10 @@ COMMANDS: list[Command] = [
     ("verify", _verify_args, cmd_verify),
     ("arena", _arena_args, cmd_arena),
     ("embed", _embed_args, cmd_embed),
+    ("predict", _predict_args, cmd_predict),
+    ("deploy", _deploy_args, cmd_deploy),
+    ("run", _run_args, cmd_run),
+    ("repl", _repl_args, cmd_repl),
 ]
 
 
@@ -263,6 +481,10 @@ def _help_line(func: Callable) -> str:
         "cmd_verify": "run an int8 model under TFLite Micro and compare with its float reference",
         "cmd_arena": "arena sizes: TFLite Micro's recorded and smallest working, and microtf's",
         "cmd_embed": "embed a .tflite as C source and/or a MicroPython module",
+        "cmd_predict": "run a model on the host over stacked samples (.npy/.npz in, .npy/.npz out)",
+        "cmd_deploy": "copy the device package, an app and a model to a board (mpremote), SHA-256 checked",
+        "cmd_run": "run a script on a board, streaming its output; exits with its status",
+        "cmd_repl": "the board's REPL on this terminal",
     }[func.__name__]
 
 
@@ -277,10 +499,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # As SystemExit, so `with` blocks end their work: a virtual board stops with its socat.
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        extra: list[str] = []
+        if "--" in argv:
+            # Everything after "--" belongs to the script (`microtf run app.py --virtual -- --flag`).
+            cut = argv.index("--")
+            argv, extra = argv[:cut], argv[cut + 1 :]
         args = parser.parse_args(argv)
+        if extra:
+            if not hasattr(args, "args"):
+                raise MicrotfError(f"unexpected arguments after --: {' '.join(extra)}")
+            args.args = [*args.args, *extra]
         if getattr(args, "func", None) is None:
             parser.print_help(sys.stderr)
             return EXIT_BAD_INPUT
