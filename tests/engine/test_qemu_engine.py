@@ -1,0 +1,81 @@
+"""The C engine bare metal on an emulated Cortex-M4F (QEMU mps2-an386), bit for bit against TFLite Micro.
+
+Every real and example model (microWakeWord with >= 200 streaming steps, person_detect with 3) runs
+from flash at an odd address with unaligned word accesses trapping while the engine runs, in a RAM
+cut to 256 KiB; every output byte of every invoke is compared with TFLite Micro's and a canary after
+the arena is checked after each model. Self-tests prove the runner catches a wrong output byte, an
+overwritten canary and an unaligned read. Vectors and builds live in build/qemu_engine/.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from microtf_host import qemu_vectors as qv
+from microtf_host.paths import BUILD
+
+pytestmark = pytest.mark.timeout(400)
+
+if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
+    pytest.fail("qemu-system-arm and arm-none-eabi-gcc are needed (make setup)", pytrace=False)
+
+SET = BUILD / "qemu_engine" / "test"
+PLANTED = BUILD / "qemu_engine" / "planted"
+EXPECTED = {"hello_world_int8", "sine_float", "micro_speech", "person_detect", *qv.WAKE_WORDS}
+
+
+@pytest.fixture(scope="module")
+def vectors() -> dict:
+    return qv.generate(qv.all_models(), SET)
+
+
+@pytest.fixture(scope="module")
+def strict_run(vectors: dict) -> qv.RunnerOutput:
+    return qv.run_runner(qv.build_runner(SET, "-O2", strict=True), timeout=240)
+
+
+def test_vectors_cover_the_models(vectors: dict) -> None:
+    names = {m["name"] for m in vectors["models"]}
+    assert EXPECTED <= names, f"missing models: {EXPECTED - names}"
+    for m in vectors["models"]:
+        if m["name"] in qv.WAKE_WORDS:
+            assert m["stateful"] and m["steps"] >= 200
+        # Outputs that never change would hide wrong arithmetic.
+        assert all(d >= 2 for d in m["distinct_outputs"]), f"{m['name']}: constant output {m}"
+    assert qv.MODEL_OFFSET % 2 == 1
+
+
+def test_bit_exact_on_cortex_m4(vectors: dict, strict_run: qv.RunnerOutput) -> None:
+    out = strict_run
+    assert "strict=1" in out.text
+    assert out.ticks_per_400k == 400_000 // qv.INSTRUCTIONS_PER_TICK, out.text[-2000:]
+    bad = []
+    for m in vectors["models"]:
+        run = out.models.get(m["name"])
+        if run is None or run.error or run.mismatches or run.canary != "ok" or run.steps != m["steps"]:
+            bad.append(f"{m['name']}: {run}")
+    assert not bad, "\n".join(bad) + "\n" + out.text[-3000:]
+    assert out.status == 0 and out.bit_exact, out.text[-3000:]
+    for run in out.models.values():
+        assert 0 < run.arena <= vectors["arena_size"]
+        assert run.ticks_rest > 0 and 0 < run.stack < 16 * 1024
+
+
+def test_instruction_counts_are_deterministic(vectors: dict, strict_run: qv.RunnerOutput) -> None:
+    """-icount shift=0: a second run gives the very same tick counts."""
+    again = qv.run_runner(qv.build_runner(SET, "-O2", strict=True), timeout=240)
+    first = {n: (r.ticks_first, r.ticks_rest) for n, r in strict_run.models.items()}
+    assert first == {n: (r.ticks_first, r.ticks_rest) for n, r in again.models.items()}
+
+
+def test_runner_catches_planted_faults() -> None:
+    """The harness must be able to fail: a flipped expected byte, an overwritten canary, an unaligned read."""
+    hello = [m for m in qv.all_models() if m.name == "hello_world_int8"][0]
+    qv.generate([qv.VectorModel(hello.name, hello.path, 8, plant=True)], PLANTED)
+    out = qv.run_runner(qv.build_runner(PLANTED, "-O2", strict=True, plant=1), timeout=60)
+    run = out.models["hello_world_int8"]
+    assert run.mismatches == 1 and run.first_bad == 1 and "MISMATCH" in out.text, out.text
+    assert run.canary == "OVERWRITTEN" and out.status == 98, out.text
+    out = qv.run_runner(qv.build_runner(PLANTED, "-O2", strict=True, plant=2), timeout=60)
+    assert out.status == 99 and "FAULT" in out.text and "did not trap" not in out.text, out.text
