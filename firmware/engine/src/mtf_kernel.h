@@ -51,7 +51,14 @@ typedef struct mtf_kernel {
 /* ---- node accessors (core) ---- */
 int mtf_node_num_inputs(const mtf_node_t *node);
 int mtf_node_num_outputs(const mtf_node_t *node);
-/* NULL for an optional input given as -1, or an index past the end. */
+/* NULL for an optional input given as -1, or an index past the end.
+ * A CONSTANT input's struct is decoded on demand into a slot of the model
+ * (constants have no persistent struct, to keep the arena small): use it
+ * within the current prepare/eval call only, never store the pointer, and
+ * note that inputs 3, 4, 5... share one slot (fetch them one at a time).
+ * In prepare, data of non-constant tensors is NULL (they are planned after
+ * every prepare): only read data of tensors flagged MTF_TENSOR_CONST there.
+ * The field `reserved` of mtf_tensor_t belongs to the core. */
 mtf_tensor_t *mtf_node_input(mtf_model_t *m, const mtf_node_t *node, int i);
 mtf_tensor_t *mtf_node_output(mtf_model_t *m, const mtf_node_t *node, int i);
 int32_t mtf_node_version(const mtf_node_t *node);
@@ -72,6 +79,8 @@ float mtf_opt_f32(const mtf_node_t *node, int field, float dflt);
 int mtf_opt_i32_vec(const mtf_node_t *node, int field, int32_t *out, int max);
 /* The builtin_options union type of the node (BuiltinOptions enum), 0 if none. */
 int mtf_opt_type(const mtf_node_t *node);
+/* String field: points *str at its bytes (not NUL-terminated), returns the length (-1 if absent). */
+int mtf_opt_str(const mtf_node_t *node, int field, const uint8_t **str);
 
 /* Per-channel quantization parameters (reader; bounds were checked at init). */
 float mtf_tensor_scale(const mtf_tensor_t *t, int channel);
@@ -130,5 +139,7 @@ static inline int32_t mtf_elements(const mtf_tensor_t *t)
 
 /* ---- subgraphs and resource variables (core, for CALL_ONCE and variables) ---- */
 mtf_status_t mtf_invoke_subgraph(mtf_model_t *m, int subgraph);
+/* Changes whenever mtf_reset() runs (CALL_ONCE re-arms when it differs from the value it saw). */
+uint32_t mtf_reset_count(const mtf_model_t *m);
 
 #endif /* MTF_KERNEL_H */

@@ -1,0 +1,499 @@
+/*
+ * mtf_model.c - model life cycle: init (read, prepare, plan), invoke, reset,
+ * and the accessors kernels use. Arena layout: mtf_arena.h.
+ */
+#include "mtf_planner.h"
+#include "mtf_reader.h"
+
+int mtf_dtype_size(int dtype)
+{
+    switch (dtype) {
+    case MTF_INT8:
+    case MTF_UINT8:
+    case MTF_BOOL:
+        return 1;
+    case MTF_INT16:
+    case MTF_FLOAT16:
+    case 16: /* UINT16 */
+        return 2;
+    case MTF_FLOAT32:
+    case MTF_INT32:
+    case MTF_RESOURCE: /* a resource id, as TFLite Micro stores it */
+    case 15:           /* UINT32 */
+        return 4;
+    case MTF_INT64:
+    case MTF_FLOAT64:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+void *mtf_tail_alloc(mtf_model_t *m, size_t bytes)
+{
+    bytes = mtf_round_up(bytes, MTF_TAIL_ALIGN);
+    if (bytes > (size_t)(m->tail - m->base)) {
+        mtf_fail(m, MTF_ERR_ARENA_TOO_SMALL, "arena too small for the model's structures");
+        return NULL;
+    }
+    m->tail -= bytes;
+    memset(m->tail, 0, bytes);
+    return m->tail;
+}
+
+/* ---- accessors for kernels ---- */
+
+int mtf_node_num_inputs(const mtf_node_t *node)
+{
+    return node->n_inputs;
+}
+
+int mtf_node_num_outputs(const mtf_node_t *node)
+{
+    return node->n_outputs;
+}
+
+static mtf_tensor_t *node_tensor(mtf_model_t *m, uint32_t vec, int n, int i)
+{
+    if (i < 0 || i >= n)
+        return NULL;
+    /* Indices were checked at init to be -1 or a tensor of the node's subgraph. */
+    int32_t idx = (int32_t)mtf_rd_u32_at(m->fb + vec + 4 * (uint32_t)i);
+    if (idx < 0)
+        return NULL;
+    const mtf_subgraph_t *sg = &m->subgraphs[m->cur_subgraph];
+    uint32_t e = sg->tmap[idx];
+    if (!(e & MTF_TMAP_CONST))
+        return &sg->tensors[e];
+    /* A constant: decode it again from the model (checked at init, so this cannot fail). */
+    mtf_tensor_t *slot = &m->slots[i < MTF_CONST_SLOTS ? i : MTF_CONST_SLOTS - 1];
+    mtf_table_t tt;
+    memset(slot, 0, sizeof *slot);
+    if (mtf_rd_table(m, e & ~MTF_TMAP_CONST, &tt, "tensor") < 0 || mtf_read_tensor(m, &tt, slot, idx, 0) < 0)
+        return NULL;
+    return slot;
+}
+
+mtf_tensor_t *mtf_node_input(mtf_model_t *m, const mtf_node_t *node, int i)
+{
+    return node_tensor(m, node->inputs, node->n_inputs, i);
+}
+
+mtf_tensor_t *mtf_node_output(mtf_model_t *m, const mtf_node_t *node, int i)
+{
+    return node_tensor(m, node->outputs, node->n_outputs, i);
+}
+
+int32_t mtf_node_version(const mtf_node_t *node)
+{
+    return node->version;
+}
+
+void *mtf_node_data(const mtf_node_t *node)
+{
+    return node->data;
+}
+
+void mtf_node_set_data(mtf_node_t *node, void *data)
+{
+    node->data = data;
+}
+
+uint32_t mtf_reset_count(const mtf_model_t *m)
+{
+    return m->reset_count;
+}
+
+void *mtf_alloc_persistent(mtf_model_t *m, size_t bytes)
+{
+    if (!m->preparing)
+        return NULL;
+    return mtf_tail_alloc(m, bytes);
+}
+
+mtf_status_t mtf_request_scratch(mtf_model_t *m, mtf_node_t *node, size_t bytes, int *handle)
+{
+    MTF_ENSURE(m, m->preparing, MTF_ERR_INTERNAL, "scratch requested outside prepare");
+    MTF_ENSURE(m, bytes <= 0x7fffffffu, MTF_ERR_ARENA_TOO_SMALL, "scratch of %u bytes", (unsigned)bytes);
+    mtf_scratch_rec_t *rec = mtf_tail_alloc(m, sizeof *rec);
+    if (rec == NULL)
+        return m->status;
+    rec->size = (uint32_t)bytes;
+    rec->step = node->step;
+    rec->prev = m->scratch_last;
+    m->scratch_last = (uint32_t)(m->end - (uint8_t *)rec);
+    *handle = (int)m->scratch_last;
+    return MTF_OK;
+}
+
+void *mtf_scratch(mtf_model_t *m, int handle)
+{
+    const mtf_scratch_rec_t *rec = mtf_handle_ptr(m, (uint32_t)handle);
+    return m->base + rec->offset;
+}
+
+/* ---- resource variables ---- */
+
+int32_t mtf_resource_id(mtf_model_t *m, const uint8_t *container, uint32_t container_len,
+                        const uint8_t *name, uint32_t name_len)
+{
+    int32_t id = m->n_resources;
+    for (uint32_t h = m->resource_last; h != 0;) {
+        const mtf_resource_t *r = mtf_handle_ptr(m, h);
+        id--;
+        /* As TFLite Micro: an absent container matches any container. */
+        int same_container = container == NULL ||
+                             (r->container != NULL && r->container_len == container_len &&
+                              memcmp(r->container, container, container_len) == 0);
+        if (same_container && r->name_len == name_len && memcmp(r->name, name, name_len) == 0)
+            return id;
+        h = r->prev;
+    }
+    mtf_resource_t *r = mtf_alloc_persistent(m, sizeof *r);
+    if (r == NULL)
+        return -1;
+    r->container = container;
+    r->container_len = container_len;
+    r->name = name;
+    r->name_len = name_len;
+    r->prev = m->resource_last;
+    m->resource_last = (uint32_t)(m->end - (uint8_t *)r);
+    return m->n_resources++;
+}
+
+mtf_resource_t *mtf_resource_get(mtf_model_t *m, int32_t id)
+{
+    if (id < 0 || id >= m->n_resources)
+        return NULL;
+    int32_t i = m->n_resources - 1;
+    uint32_t h = m->resource_last;
+    while (i > id) {
+        h = ((const mtf_resource_t *)mtf_handle_ptr(m, h))->prev;
+        i--;
+    }
+    return mtf_handle_ptr(m, h);
+}
+
+mtf_resource_t *mtf_variable_of(mtf_model_t *m, const mtf_tensor_t *handle, int32_t bytes)
+{
+    if (handle == NULL || handle->data == NULL || handle->bytes < 4) {
+        mtf_fail(m, MTF_ERR_BAD_MODEL, "resource tensor has no variable");
+        return NULL;
+    }
+    mtf_resource_t *r = mtf_resource_get(m, mtf_load_i32(handle->data));
+    if (r == NULL || r->buffer == NULL || r->bytes != bytes) {
+        mtf_fail(m, MTF_ERR_BAD_MODEL, "no variable of %d bytes for this resource", bytes);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- init ---- */
+
+static mtf_status_t prepare_all(mtf_model_t *m)
+{
+    m->preparing = 1;
+    for (int32_t s = 0; s < m->n_subgraphs; s++) {
+        mtf_subgraph_t *sg = &m->subgraphs[s];
+        if (sg->tmap == NULL)
+            continue;
+        m->cur_subgraph = s;
+        for (int32_t i = 0; i < sg->n_nodes; i++) {
+            m->cur_node = i;
+            mtf_status_t st = mtf_kernel_at(sg->nodes[i].kernel)->prepare(m, &sg->nodes[i]);
+            if (st != MTF_OK || m->status != MTF_OK) {
+                if (m->status == MTF_OK)
+                    mtf_fail(m, st, "prepare failed");
+                return m->status;
+            }
+        }
+    }
+    m->preparing = 0;
+    m->cur_node = -1;
+    m->cur_subgraph = -1;
+    return MTF_OK;
+}
+
+static mtf_status_t check_io(mtf_model_t *m)
+{
+    const mtf_subgraph_t *sg = &m->subgraphs[0];
+    for (uint32_t e = 0; e < (uint32_t)sg->n_inputs + sg->n_outputs; e++) {
+        uint32_t pos = e < sg->n_inputs ? sg->inputs + 4 * e : sg->outputs + 4 * (e - sg->n_inputs);
+        const mtf_tensor_t *t = full_tensor(sg, (int32_t)mtf_rd_u32_at(m->fb + pos));
+        if (t->dtype == MTF_RESOURCE)
+            return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "model %s %u is a constant or resource tensor",
+                            e < sg->n_inputs ? "input" : "output", e < sg->n_inputs ? e : e - sg->n_inputs);
+    }
+    return MTF_OK;
+}
+
+static void reset_state(mtf_model_t *m)
+{
+    for (int32_t s = 0; s < m->n_subgraphs; s++) {
+        mtf_subgraph_t *sg = &m->subgraphs[s];
+        for (int32_t i = 0; sg->tmap != NULL && i < sg->n_full; i++) {
+            mtf_tensor_t *t = &sg->tensors[i];
+            /* TFLite Micro clears variable tensors to the zero point for int8, else to 0. */
+            if (t->flags & MTF_TENSOR_VARIABLE)
+                memset(t->data, t->dtype == MTF_INT8 ? (int)(uint8_t)t->zero_point : 0, (size_t)t->bytes);
+        }
+    }
+    for (uint32_t h = m->resource_last; h != 0;) {
+        mtf_resource_t *r = mtf_handle_ptr(m, h);
+        if (r->buffer != NULL)
+            memset(r->buffer, (int)(uint8_t)r->default_value, (size_t)r->bytes);
+        h = r->prev;
+    }
+    m->reset_count++;
+}
+
+static mtf_status_t init_in(mtf_model_t *m, const void *model, size_t model_len, void *arena, size_t arena_size)
+{
+    fb_model_t f;
+    if (model_len > 0x7fffffffu)
+        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
+    m->fb = model;
+    m->fb_len = (uint32_t)model_len;
+    m->arena = arena;
+    m->arena_size = arena_size;
+    uintptr_t a = (uintptr_t)arena;
+    uintptr_t base = (a + MTF_ARENA_ALIGN - 1) & ~(uintptr_t)(MTF_ARENA_ALIGN - 1);
+    uintptr_t end = (a + arena_size) & ~(uintptr_t)(MTF_TAIL_ALIGN - 1);
+    if (arena_size < 2 * MTF_ARENA_ALIGN || end < base)
+        end = base;
+    m->base = (uint8_t *)base;
+    m->end = (uint8_t *)end;
+    m->tail = m->end;
+    if (mtf_open_model(m, &f) < 0)
+        return m->status;
+    if (f.subgraphs.len == 0 || f.subgraphs.len > 0xffff)
+        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model has %u subgraphs", f.subgraphs.len);
+    /* The model struct is the highest object of the tail; it is filled last. */
+    void *self = mtf_tail_alloc(m, sizeof *m);
+    if (self == NULL)
+        return m->status;
+    m->n_subgraphs = (int32_t)f.subgraphs.len;
+    m->subgraphs = mtf_tail_alloc(m, sizeof(mtf_subgraph_t) * f.subgraphs.len);
+    if (m->subgraphs == NULL)
+        return m->status;
+    for (int32_t s = 0; s < m->n_subgraphs; s++)
+        m->subgraphs[s].caller = -1;
+    if (mtf_build_subgraph(m, &f, 0, 0) < 0)
+        return m->status;
+    MTF_TRY(check_io(m));
+    MTF_TRY(prepare_all(m));
+    MTF_TRY(mtf_plan_model(m));
+    m->ready = 1;
+    reset_state(m);
+    m->reset_count = 1;
+    m->err = NULL;
+    memcpy(self, m, sizeof *m);
+    return MTF_OK;
+}
+
+static void clear_error(mtf_error_t *err)
+{
+    if (err != NULL) {
+        err->status = MTF_OK;
+        err->needed = 0;
+        err->message[0] = 0;
+    }
+}
+
+static void start_model(mtf_model_t *m, mtf_error_t *err)
+{
+    memset(m, 0, sizeof *m);
+    m->err = err;
+    m->cur_node = -1;
+    m->cur_subgraph = -1;
+    clear_error(err);
+}
+
+mtf_status_t mtf_init(const void *model, size_t model_len, void *arena, size_t arena_size, mtf_model_t **out,
+                      mtf_error_t *err)
+{
+    mtf_model_t m;
+    start_model(&m, err);
+    if (out != NULL)
+        *out = NULL;
+    if (model == NULL || arena == NULL || out == NULL)
+        return mtf_fail(&m, MTF_ERR_BAD_ARGUMENT, "model, arena and out must not be NULL");
+    mtf_status_t st = init_in(&m, model, model_len, arena, arena_size);
+    if (st != MTF_OK) {
+        if (err != NULL && st == MTF_ERR_ARENA_TOO_SMALL)
+            err->needed = m.used;
+        return st;
+    }
+    *out = (mtf_model_t *)(void *)(m.end - mtf_round_up(sizeof m, MTF_TAIL_ALIGN));
+    return MTF_OK;
+}
+
+mtf_status_t mtf_arena_needed(const void *model, size_t model_len, void *work, size_t work_size, size_t *needed,
+                              mtf_error_t *err)
+{
+    mtf_model_t *m;
+    mtf_error_t local;
+    mtf_error_t *e = err != NULL ? err : &local;
+    if (needed == NULL) {
+        mtf_model_t tmp;
+        start_model(&tmp, err);
+        return mtf_fail(&tmp, MTF_ERR_BAD_ARGUMENT, "needed must not be NULL");
+    }
+    *needed = 0;
+    mtf_status_t st = mtf_init(model, model_len, work, work_size, &m, e);
+    if (st == MTF_OK)
+        *needed = m->used;
+    else if (st == MTF_ERR_ARENA_TOO_SMALL && e->needed != 0)
+        *needed = e->needed;
+    else
+        return st;
+    clear_error(err);
+    return MTF_OK;
+}
+
+size_t mtf_arena_used(const mtf_model_t *m)
+{
+    return m != NULL ? m->used : 0;
+}
+
+int mtf_input_count(const mtf_model_t *m)
+{
+    return m != NULL && m->ready ? m->subgraphs[0].n_inputs : 0;
+}
+
+int mtf_output_count(const mtf_model_t *m)
+{
+    return m != NULL && m->ready ? m->subgraphs[0].n_outputs : 0;
+}
+
+static mtf_status_t io_info(const mtf_model_t *m, uint32_t vec, int n, int index, mtf_tensor_info_t *info)
+{
+    if (m == NULL || !m->ready)
+        return MTF_ERR_NOT_READY;
+    if (info == NULL || index < 0 || index >= n)
+        return MTF_ERR_BAD_ARGUMENT;
+    /* Model inputs and outputs are never constants (checked at init). */
+    const mtf_tensor_t *t = full_tensor(&m->subgraphs[0], (int32_t)mtf_rd_u32_at(m->fb + vec + 4 * (uint32_t)index));
+    memset(info, 0, sizeof *info);
+    info->dtype = (mtf_dtype_t)t->dtype;
+    info->ndims = t->ndims;
+    for (int i = 0; i < t->ndims; i++)
+        info->dims[i] = t->dims[i];
+    info->scale = t->q_count ? t->scale : 0.0f;
+    info->zero_point = t->q_count ? t->zero_point : 0;
+    info->data = t->data;
+    info->bytes = (size_t)t->bytes;
+    return MTF_OK;
+}
+
+mtf_status_t mtf_input(const mtf_model_t *m, int index, mtf_tensor_info_t *info)
+{
+    return io_info(m, m != NULL && m->ready ? m->subgraphs[0].inputs : 0, mtf_input_count(m), index, info);
+}
+
+mtf_status_t mtf_output(const mtf_model_t *m, int index, mtf_tensor_info_t *info)
+{
+    return io_info(m, m != NULL && m->ready ? m->subgraphs[0].outputs : 0, mtf_output_count(m), index, info);
+}
+
+mtf_status_t mtf_invoke_subgraph(mtf_model_t *m, int subgraph)
+{
+    if (subgraph < 0 || subgraph >= m->n_subgraphs || m->subgraphs[subgraph].tmap == NULL)
+        return mtf_fail(m, MTF_ERR_INTERNAL, "subgraph %d was not prepared", subgraph);
+    if (m->depth > MTF_MAX_CALL_DEPTH)
+        return mtf_fail(m, MTF_ERR_INTERNAL, "subgraphs nested too deep");
+    int32_t saved_sg = m->cur_subgraph, saved_node = m->cur_node;
+    mtf_subgraph_t *sg = &m->subgraphs[subgraph];
+    mtf_status_t st = MTF_OK;
+    m->depth++;
+    for (int32_t i = 0; i < sg->n_nodes; i++) {
+        m->cur_subgraph = subgraph;
+        m->cur_node = i;
+        st = mtf_kernel_at(sg->nodes[i].kernel)->eval(m, &sg->nodes[i]);
+        if (st != MTF_OK) {
+            if (m->status == MTF_OK)
+                mtf_fail(m, st, "eval failed");
+            break;
+        }
+    }
+    m->depth--;
+    m->cur_subgraph = saved_sg;
+    m->cur_node = saved_node;
+    return st;
+}
+
+mtf_status_t mtf_invoke(mtf_model_t *m, mtf_error_t *err)
+{
+    clear_error(err);
+    if (m == NULL || !m->ready) {
+        if (err != NULL) {
+            err->status = MTF_ERR_NOT_READY;
+            strcpy(err->message, "model not initialised");
+        }
+        return MTF_ERR_NOT_READY;
+    }
+    m->err = err;
+    m->status = MTF_OK;
+    m->depth = 0;
+    mtf_status_t st = mtf_invoke_subgraph(m, 0);
+    m->err = NULL;
+    return st;
+}
+
+mtf_status_t mtf_reset(mtf_model_t *m)
+{
+    if (m == NULL || !m->ready)
+        return MTF_ERR_NOT_READY;
+    reset_state(m);
+    return MTF_OK;
+}
+
+mtf_status_t mtf_list_ops(const void *model, size_t model_len, mtf_op_info_t *ops, int max, int *count,
+                          mtf_error_t *err)
+{
+    mtf_model_t m;
+    fb_model_t f;
+    start_model(&m, err);
+    if (model == NULL || count == NULL || (ops == NULL && max > 0))
+        return mtf_fail(&m, MTF_ERR_BAD_ARGUMENT, "model and count must not be NULL");
+    *count = 0;
+    if (model_len > 0x7fffffffu)
+        return mtf_fail(&m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
+    m.fb = model;
+    m.fb_len = (uint32_t)model_len;
+    if (mtf_open_model(&m, &f) < 0)
+        return m.status;
+    int n = 0;
+    for (uint32_t i = 0; i < f.opcodes.len; i++) {
+        int32_t code, version;
+        if (mtf_read_opcode(&m, &f, i, &code, &version) < 0)
+            return m.status;
+        int dup = 0;
+        /* Entries already written are compared; past max, duplicates are rare and harmless. */
+        for (int j = 0; j < n && j < max; j++)
+            dup |= ops[j].builtin_code == code && ops[j].version == version;
+        if (dup)
+            continue;
+        if (n < max) {
+            int known;
+            ops[n].builtin_code = code;
+            ops[n].version = version;
+            ops[n].name = mtf_op_name(code);
+            ops[n].supported = mtf_find_kernel(code, version, &known) >= 0;
+        }
+        n++;
+    }
+    *count = n;
+    return MTF_OK;
+}
+
+const void *mtf_debug_tensor_data(const mtf_model_t *m, int subgraph, int tensor)
+{
+    if (m == NULL || !m->ready || subgraph < 0 || subgraph >= m->n_subgraphs)
+        return NULL;
+    const mtf_subgraph_t *sg = &m->subgraphs[subgraph];
+    if (sg->tmap == NULL || tensor < 0 || tensor >= sg->n_tensors)
+        return NULL;
+    const mtf_tensor_t *t = full_tensor(sg, tensor);
+    return t != NULL ? t->data : NULL;
+}
