@@ -1,0 +1,13 @@
+"""Prints the viper engine's plan of each model given: "head N" then "tensor offset" lines."""
+
+import sys
+
+from microtf.vengine.model import VModel
+
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        m = VModel(f.read())
+    print("head", m.head_size)
+    for t in m.tensors:
+        if t.offset >= 0:
+            print(t.index, t.offset)
