@@ -59,8 +59,8 @@ typedef struct {
 static MTF_NOINLINE void conv_pixel_full4(const int8_t *x, const int8_t *w, int32_t count, const full_window_t *g,
                                           const mtf_conv_channels_t *q, int8_t *out)
 {
-    const int32_t *const mult = q->multiplier, *const fold = q->fold;
-    const int8_t *const shift = q->shift;
+    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
+    const int8_t *const shift = mtf_cc_shift(q);
     const int32_t n = g->run_len, rows = g->rows, x_row = g->x_row, w_row = g->w_row, w_channel = g->w_channel;
     const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
     for (int32_t c = 0; c < count; c += 4, w += 4 * w_channel) {
@@ -179,8 +179,8 @@ static mtf_status_t conv_eval(mtf_model_t *m, mtf_node_t *node)
     const int32_t act_min = d->q.act_min, act_max = d->q.act_max;
     /* Locals, not d->..., in the loops: every int8 store may alias the op
      * data as far as the compiler knows, which would force reloads. */
-    const int32_t *const mult = d->q.multiplier, *const fold = d->q.fold;
-    const int8_t *const shift = d->q.shift;
+    const int32_t *const mult = mtf_cc_multiplier(&d->q), *const fold = mtf_cc_fold(&d->q);
+    const int8_t *const shift = mtf_cc_shift(&d->q);
     const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
     /* With unit width dilation and one group, one filter row meets one
      * contiguous run of input: a single dot product per filter row. */

@@ -38,8 +38,8 @@ static void dw_pixel_m1(const mtf_conv_channels_t *q, const uint8_t *bias, const
                         int32_t w_row, int full)
 {
     int32_t acc[BLOCK];
-    const int32_t *const mult = q->multiplier, *const fold = q->fold;
-    const int8_t *const shift = q->shift;
+    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
+    const int8_t *const shift = mtf_cc_shift(q);
     const int32_t off = q->in_offset, out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
     const int32_t count = cout - c_begin;
     for (int32_t c0 = 0; c0 < count; c0 += BLOCK) {
@@ -80,8 +80,8 @@ static MTF_NOINLINE void dw_pixel_full4(const mtf_conv_channels_t *q, const int8
                                         int32_t count, int32_t kh, int32_t kw, int32_t x_step, int32_t x_row,
                                         int32_t cout)
 {
-    const int32_t *const mult = q->multiplier, *const fold = q->fold;
-    const int8_t *const shift = q->shift;
+    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
+    const int8_t *const shift = mtf_cc_shift(q);
     const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
     for (int32_t c = 0; c < count; c += 4) {
         int32_t a0 = fold[c], a1 = fold[c + 1], a2 = fold[c + 2], a3 = fold[c + 3];
@@ -180,8 +180,8 @@ static mtf_status_t dw_eval(mtf_model_t *m, mtf_node_t *node)
     const int32_t act_min = d->q.act_min, act_max = d->q.act_max;
     /* Locals, not d->..., in the loops: every int8 store may alias the op
      * data as far as the compiler knows, which would force reloads. */
-    const int32_t *const mult = d->q.multiplier, *const fold = d->q.fold;
-    const int8_t *const shift = d->q.shift;
+    const int32_t *const mult = mtf_cc_multiplier(&d->q), *const fold = mtf_cc_fold(&d->q);
+    const int8_t *const shift = mtf_cc_shift(&d->q);
     const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
 
     const int8_t *in_batch = (const int8_t *)input->data;

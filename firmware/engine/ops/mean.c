@@ -11,6 +11,9 @@
  *
  * Each output element is summed on its own (no scratch buffer): the axes
  * kept and the axes reduced are two nested odometers over input strides.
+ * Neighbouring axes of the same kind that are contiguous in memory merge into
+ * one (global average pooling's H and W become one run of H*W at stride C),
+ * which shortens the odometers and keeps the persistent data small.
  */
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
@@ -19,9 +22,9 @@
 enum { OPT_KEEP_DIMS = 0 };
 
 typedef struct {
-    int32_t n_kept, n_reduced;
-    int32_t kept_dims[MTF_MAX_DIMS], kept_strides[MTF_MAX_DIMS];
-    int32_t red_dims[MTF_MAX_DIMS], red_strides[MTF_MAX_DIMS];
+    int32_t n_kept, n_reduced; /* axes after merging */
+    /* The kept axes first, then the reduced ones (together at most the input's rank). */
+    int32_t dims[MTF_MAX_DIMS], strides[MTF_MAX_DIMS];
     int32_t count; /* input elements per output element */
     int32_t multiplier, shift; /* 1/count folded in */
     int32_t in_zp, out_zp;
@@ -76,18 +79,15 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
         strides[i] = stride;
         stride *= input->dims[i];
     }
-    d->n_kept = d->n_reduced = 0;
     d->count = 1;
     int32_t out_elems = 1;
+    int n_kept = 0;
     for (int i = 0; i < nd; i++) {
-        if (reduced[i]) {
-            d->red_dims[d->n_reduced] = input->dims[i];
-            d->red_strides[d->n_reduced++] = strides[i];
+        if (reduced[i])
             d->count *= input->dims[i];
-        } else {
-            d->kept_dims[d->n_kept] = input->dims[i];
-            d->kept_strides[d->n_kept++] = strides[i];
+        else {
             out_elems *= input->dims[i];
+            n_kept++;
         }
     }
     /* Output shape: reduced axes become 1 with keep_dims, vanish without. */
@@ -97,12 +97,37 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
             MTF_ENSURE(m, output->dims[i] == (reduced[i] ? 1 : input->dims[i]), MTF_ERR_SHAPE,
                        "output axis %d is %d", i, output->dims[i]);
     } else {
-        MTF_ENSURE(m, output->ndims == d->n_kept || (d->n_kept == 0 && output->ndims == 1), MTF_ERR_SHAPE,
-                   "output rank %d, expected %d", output->ndims, d->n_kept);
-        for (int i = 0; i < d->n_kept && i < output->ndims; i++)
-            MTF_ENSURE(m, output->dims[i] == d->kept_dims[i], MTF_ERR_SHAPE, "output axis %d is %d", i,
-                       output->dims[i]);
+        MTF_ENSURE(m, output->ndims == n_kept || (n_kept == 0 && output->ndims == 1), MTF_ERR_SHAPE,
+                   "output rank %d, expected %d", output->ndims, n_kept);
+        for (int i = 0, j = 0; i < nd && j < output->ndims; i++) {
+            if (reduced[i])
+                continue;
+            MTF_ENSURE(m, output->dims[j] == input->dims[i], MTF_ERR_SHAPE, "output axis %d is %d", j,
+                       output->dims[j]);
+            j++;
+        }
     }
+    /* Kept axes, then reduced axes, each in input order; an axis contiguous
+     * with the previous one of its kind (previous stride = this stride * this
+     * size) merges into it. Axes of size 1 are dropped: they move nothing. */
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const int first = n;
+        for (int i = 0; i < nd; i++) {
+            if (reduced[i] != pass || input->dims[i] == 1)
+                continue;
+            if (n > first && d->strides[n - 1] == strides[i] * input->dims[i]) {
+                d->dims[n - 1] *= input->dims[i];
+                d->strides[n - 1] = strides[i];
+            } else {
+                d->dims[n] = input->dims[i];
+                d->strides[n++] = strides[i];
+            }
+        }
+        if (pass == 0)
+            d->n_kept = n;
+    }
+    d->n_reduced = n - d->n_kept;
     MTF_ENSURE(m, mtf_elements(output) == out_elems, MTF_ERR_SHAPE, "output has %d elements, expected %d",
                mtf_elements(output), out_elems);
     MTF_ENSURE(m, d->count > 0, MTF_ERR_UNSUPPORTED_TYPE, "empty reduction");
@@ -127,8 +152,9 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
 static int32_t reduce_sum(const mean_data_t *d, const int8_t *base)
 {
     const int32_t nr = d->n_reduced;
+    const int32_t *const red_dims = d->dims + d->n_kept, *const red_strides = d->strides + d->n_kept;
     if (nr == 1) {
-        const int32_t n = d->red_dims[0], st = d->red_strides[0];
+        const int32_t n = red_dims[0], st = red_strides[0];
         int32_t acc = 0;
         for (int32_t i = 0; i < n; i++, base += st)
             acc += *base;
@@ -136,17 +162,17 @@ static int32_t reduce_sum(const mean_data_t *d, const int8_t *base)
     }
     int32_t idx[MTF_MAX_DIMS] = { 0 };
     int32_t acc = 0;
-    const int32_t inner_n = d->red_dims[nr - 1], inner_st = d->red_strides[nr - 1];
+    const int32_t inner_n = red_dims[nr - 1], inner_st = red_strides[nr - 1];
     for (;;) {
         const int8_t *p = base;
         for (int32_t i = 0; i < inner_n; i++, p += inner_st)
             acc += *p;
         int32_t k = nr - 2;
         for (; k >= 0; k--) {
-            base += d->red_strides[k];
-            if (++idx[k] < d->red_dims[k])
+            base += red_strides[k];
+            if (++idx[k] < red_dims[k])
                 break;
-            base -= d->red_strides[k] * d->red_dims[k];
+            base -= red_strides[k] * red_dims[k];
             idx[k] = 0;
         }
         if (k < 0)
@@ -175,10 +201,10 @@ static mtf_status_t mean_eval(mtf_model_t *m, mtf_node_t *node)
         *out++ = (int8_t)v;
         int32_t k = nk - 1;
         for (; k >= 0; k--) {
-            base += d->kept_strides[k];
-            if (++idx[k] < d->kept_dims[k])
+            base += d->strides[k];
+            if (++idx[k] < d->dims[k])
                 break;
-            base -= d->kept_strides[k] * d->kept_dims[k];
+            base -= d->strides[k] * d->dims[k];
             idx[k] = 0;
         }
         if (k < 0)

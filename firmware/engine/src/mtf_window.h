@@ -137,15 +137,37 @@ static inline int8_t mtf_requant_i8(int32_t acc, int32_t multiplier, int shift, 
     return (int8_t)v;
 }
 
-/* Per-output-channel data of a convolution, in persistent memory. */
+/*
+ * Per-output-channel data of a convolution. The three per-channel arrays sit
+ * in one persistent block behind one pointer, so each convolution pays for
+ * one pointer and one alignment pad instead of three (arena bytes count: the
+ * engine must not need more arena than TFLite Micro does):
+ *   int32_t multiplier[channels]  Q31 significand of in_scale * filter_scale[c] / out_scale
+ *   int32_t fold[channels]        bias[c] + input_offset * (sum of channel c's weights)
+ *   int8_t  shift[channels]       power-of-two exponent of the same multiplier
+ */
 typedef struct {
-    int32_t *multiplier; /* Q31 significand of input_scale * filter_scale[c] / output_scale */
-    int32_t *fold;       /* bias[c] + input_offset * (sum of channel c's weights) */
-    int8_t *shift;       /* power-of-two exponent of the same multiplier */
+    int32_t *table;
+    int32_t channels;
     int32_t act_min, act_max;
     int32_t in_offset, out_offset;
     int32_t right_only; /* every shift <= 0: eval may use mtf_requant_right_i8 */
 } mtf_conv_channels_t;
+
+static inline const int32_t *mtf_cc_multiplier(const mtf_conv_channels_t *q)
+{
+    return q->table;
+}
+
+static inline const int32_t *mtf_cc_fold(const mtf_conv_channels_t *q)
+{
+    return q->table + q->channels;
+}
+
+static inline const int8_t *mtf_cc_shift(const mtf_conv_channels_t *q)
+{
+    return (const int8_t *)(const void *)(q->table + 2 * (size_t)q->channels);
+}
 
 /*
  * Quantization of a convolution, as TFLite Micro's
@@ -172,11 +194,13 @@ static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_chann
     MTF_TRY(mtf_activation_range_quantized(m, activation, output, &q->act_min, &q->act_max));
     q->in_offset = -input->zero_point;
     q->out_offset = output->zero_point;
-    q->multiplier = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * sizeof(int32_t));
-    q->fold = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * sizeof(int32_t));
-    q->shift = (int8_t *)mtf_alloc_persistent(m, (size_t)channels);
-    if (q->multiplier == NULL || q->fold == NULL || q->shift == NULL)
+    q->channels = channels;
+    q->table = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * (2 * sizeof(int32_t) + 1));
+    if (q->table == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
+    int32_t *const multiplier = q->table;
+    int32_t *const fold = q->table + channels;
+    int8_t *const shifts = (int8_t *)(void *)(q->table + 2 * (size_t)channels);
     const double in_scale = (double)input->scale;
     const double out_scale = (double)output->scale;
     const int8_t *w = (const int8_t *)filter->data;
@@ -184,15 +208,15 @@ static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_chann
     for (int32_t c = 0; c < channels; c++) {
         double filter_scale = (double)mtf_tensor_scale(filter, filter->q_count > 1 ? (int)c : 0);
         int shift;
-        mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &q->multiplier[c], &shift);
-        q->shift[c] = (int8_t)shift;
+        mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &multiplier[c], &shift);
+        shifts[c] = (int8_t)shift;
         q->right_only &= shift <= 0;
         uint32_t sum = 0;
         const int8_t *wc = w + (size_t)c * (size_t)c_step;
         for (int32_t k = 0; k < count; k++)
             sum += (uint32_t)(int32_t)wc[(size_t)k * (size_t)k_step];
         uint32_t b = bias != NULL ? (uint32_t)mtf_load_i32(bias->data + 4 * (size_t)c) : 0u;
-        q->fold[c] = (int32_t)(b + (uint32_t)q->in_offset * sum);
+        fold[c] = (int32_t)(b + (uint32_t)q->in_offset * sum);
     }
     return MTF_OK;
 }
