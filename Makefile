@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Debian packages the tests need (cross compilers, QEMU, the pty bridge).
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi \
                 qemu-system-arm socat gcc-xtensa-lx106 picolibc-xtensa-lx106-elf cmake
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup apt venv engine test demo models bench lint clean
 

@@ -22,10 +22,10 @@ flash repl: firmware
 run: firmware
 	@test -n "$(SCRIPT)" || { echo "usage: make run BOARD=qemu_m4 SCRIPT=app.py"; exit 2; }
 	@$(PY) -m microtf_host.qemu run --timeout $(QEMU_TIMEOUT) $(SCRIPT)
-else ifneq ($(filter $(BOARD),esp32 esp32s3 rp2 unix),)
-firmware flash repl run:
-	@echo "BOARD=$(BOARD): '$@' is not available in this build yet (only BOARD=qemu_m4)"; exit 2
-else
+else ifeq ($(filter $(BOARD),esp32 esp32s3 rp2 unix),)
 firmware flash repl run:
 	@echo "unknown BOARD=$(BOARD) (known: qemu_m4, esp32, esp32s3, rp2, unix)"; exit 2
 endif
+
+# Real boards (esp32, esp32s3, rp2, unix): MicroPython's own ports with _microtf.
+include boards/ports.mk
