@@ -454,9 +454,9 @@ def check_table(models: list[qv.VectorModel], m4: M4Result) -> None:
             if board.flash is not None and rep.size > board.flash:
                 why.append("flash")
             est = check_speed.estimates(ins, board)[0]
-            span = fmt(est.get("ms"), ",.1f") + (
-                f"-{est['calibrated_ms']:,.0f}" if "calibrated_ms" in est else ""
-            )
+            span = "n/a" if "ms" not in est else chk._ms(est["ms"])
+            if "calibrated_ms" in est:
+                span += "-" + chk._ms(est["calibrated_ms"])
             cells.append(f"ok {span} ms" if not why else "NO: " + "+".join(why))
         rows.append(
             [
@@ -476,7 +476,7 @@ def check_table(models: list[qv.VectorModel], m4: M4Result) -> None:
         rows,
         [
             "c bit-exact: host C engine against TFLite Micro on 100 seeded random inputs (streams for",
-            "  stateful models). Board cells: 'ok' with the estimated latency (M4 rule-calibrated),",
+            "  stateful models). Board cells: 'ok' with the estimated latency (M4 rule - calibrated),",
             "  else what does not fit.",
             *("  " + ln for ln in chk._wrap(check_speed.ASSUMPTION, 96)),
         ],

@@ -436,7 +436,12 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
         help="where the outputs go, stacked the same way (.npy; .npz or repeated for several outputs)",
     )
     p.add_argument(
-        "--engine", choices=ENGINES, default="c", help="c (microtf's C engine, default), tflm, ..."
+        "--engine",
+        choices=ENGINES,
+        default="c",
+        help="c (microtf's C engine, default), tflm (TFLite Micro), native (_microtf in MicroPython on "
+        "the emulated Cortex-M4 board, or on $MICROPYTHON when it has _microtf), viper (the "
+        "pure-MicroPython engine on the Unix port)",
     )
     p.add_argument("--reset-each", action="store_true", help="reset the model's state before every sample")
 
@@ -458,6 +463,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_args(p: argparse.ArgumentParser) -> None:
+    from .check import add_args
+
+    add_args(p)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import run
+
+    return run(args)
+
+
 # --- the table and main ------------------------------------------------------------------------------
 
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -468,6 +485,7 @@ COMMANDS: list[Command] = [
     ("arena", _arena_args, cmd_arena),
     ("embed", _embed_args, cmd_embed),
     ("predict", _predict_args, cmd_predict),
+    ("check", _check_args, cmd_check),
     ("deploy", _deploy_args, cmd_deploy),
     ("run", _run_args, cmd_run),
     ("repl", _repl_args, cmd_repl),
@@ -481,6 +499,7 @@ def _help_line(func: Callable) -> str:
         "cmd_verify": "run an int8 model under TFLite Micro and compare with its float reference",
         "cmd_arena": "arena sizes: TFLite Micro's recorded and smallest working, and microtf's",
         "cmd_embed": "embed a .tflite as C source and/or a MicroPython module",
+        "cmd_check": "will the model run on the board? operators, memory, agreement with TFLite Micro, speed",
         "cmd_predict": "run a model on the host over stacked samples (.npy/.npz in, .npy/.npz out)",
         "cmd_deploy": "copy the device package, an app and a model to a board (mpremote), SHA-256 checked",
         "cmd_run": "run a script on a board, streaming its output; exits with its status",
