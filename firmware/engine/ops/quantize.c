@@ -2,7 +2,8 @@
  * QUANTIZE: float32 -> int8/int16 (affine quantization), and requantization
  * between integer types (int8 <-> uint8, int8 -> int8 with new scale, ...),
  * with TFLite Micro's formulas:
- *   from float: q = (int32)round((double)x / (double)scale) + zero_point, clamped;
+ *   from float: q = (int32)roundf(x / (float)scale) + zero_point, clamped
+ *               (the division is in float32, as TFLite Micro's AffineQuantize);
  *   requantize: q = MultiplyByQuantizedMultiplier(x - in_zp, M, shift) + out_zp,
  *               clamped, with M from (double)in_scale / (double)out_scale.
  * Float values beyond int32 saturate (TFLite Micro's cast is undefined there).
@@ -13,7 +14,7 @@
 #include <math.h>
 
 typedef struct {
-    double scale;        /* output scale, for float input */
+    float scale;         /* output scale, for float input */
     int32_t multiplier;  /* requantization */
     int32_t shift;
     int32_t in_zp, out_zp;
@@ -54,7 +55,7 @@ static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
     mtf_node_set_data(node, d);
-    d->scale = (double)out->scale;
+    d->scale = out->scale;
     d->out_zp = out->zero_point;
     d->in_zp = in->zero_point;
     d->count = mtf_elements(in);
@@ -138,7 +139,7 @@ static mtf_status_t quantize_eval(mtf_model_t *m, mtf_node_t *node)
         int64_t v;
         if (in->dtype == MTF_FLOAT32) {
             float x = mtf_load_f32(in->data + 4 * i);
-            v = (int64_t)to_i32(round((double)x / d->scale)) + d->out_zp;
+            v = (int64_t)to_i32((double)roundf(x / d->scale)) + d->out_zp;
         } else {
             int32_t x = (int32_t)((uint32_t)load_int(in->data, in->dtype, i) - (uint32_t)d->in_zp);
             v = (int64_t)mtf_mul_by_qm(x, d->multiplier, d->shift) + d->out_zp;
