@@ -1,15 +1,17 @@
-"""``make demo``: inspect, arena, verify and embed each example model in models/.
+"""``make demo``: inspect, arena, verify and embed each example model in models/, then the gesture app
+on a virtual board: package, app, model and traces deployed with mpremote, the app run on every trace.
 
 Run as ``python -m microtf_host.demo``. Writes the embedded forms under build/demo/.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .arena import format_report as format_arena
@@ -18,12 +20,35 @@ from .dataio import load_array, manifest_normalisation, normalise
 from .embed import c_name, read_labels, write_c, write_py
 from .errors import MicrotfError
 from .modelinfo import describe, format_info
-from .paths import BUILD, MODELS
+from .paths import BUILD, FIRMWARE, MODELS
 from .tflfile import read_model
 from .verify import format_report as format_verify
 from .verify import verify
 
 EXAMPLES = ("sine", "gesture")
+GESTURE_APP = FIRMWARE / "apps" / "gesture" / "main.py"
+GESTURE_MODEL = MODELS / "gesture" / "gesture_int8.tflite"
+BOARD_DIR = BUILD / "demo" / "board"  # the virtual board's filesystem, kept: `microtf run --virtual-dir` it
+APP_WINDOWS = 3  # windows classified per trace in the demo (a trace holds 12)
+
+
+@dataclass
+class AppRun:
+    """The gesture app on a virtual board: per trace, the labels it printed (with confidences)."""
+
+    deployed_files: int = 0
+    deployed_bytes: int = 0
+    engine: str = "?"
+    predictions: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def correct(self) -> int:
+        return sum(label == trace for trace, got in self.predictions.items() for label, _ in got)
+
+    @property
+    def total(self) -> int:
+        return sum(len(got) for got in self.predictions.values())
 
 
 @dataclass
@@ -120,6 +145,70 @@ def demo_model(name: str, out_root: Path) -> Row | None:
     return row
 
 
+def parse_app_output(text: str) -> dict[str, list[tuple[str, float]]]:
+    """The app's lines (``# trace NAME: ...`` then ``label confidence`` per window) by trace."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    current = None
+    for line in text.splitlines():
+        line = line.strip()
+        words = line.split()
+        if line.startswith("# trace ") and len(words) >= 3:
+            current = words[2].rstrip(":")
+            out[current] = []
+        elif current is not None and len(words) == 2 and not line.startswith("#"):
+            try:
+                out[current].append((words[0], float(words[1])))
+            except ValueError:
+                continue
+    return out
+
+
+def gesture_app(windows: int = APP_WINDOWS, echo: bool = True) -> AppRun:
+    """Deploy package + gesture app + model + traces onto a fresh virtual board, run the app on each
+    trace (``--trace NAME --windows N``) and collect what it prints."""
+    from .deploy import Device, deploy, run_script
+    from .virtual import VirtualBoard
+
+    start = time.monotonic()
+    result = AppRun()
+    traces = sorted(p.stem for p in (GESTURE_MODEL.parent / "traces").glob("*.npy"))
+    app, model = (p.relative_to(FIRMWARE.parent) for p in (GESTURE_APP, GESTURE_MODEL))
+    where = f"--virtual-dir {BOARD_DIR.relative_to(BUILD.parent)}"
+    with VirtualBoard(root=BOARD_DIR) as board:
+        dev = Device(board.port, virtual=True)
+        if echo:
+            print(f"$ microtf deploy {model} --app {app} --traces {where}")
+        done = deploy(dev, model=GESTURE_MODEL, app=GESTURE_APP, traces=True)
+        result.deployed_files, result.deployed_bytes = len(done.items), done.bytes
+        if echo:
+            print(
+                f"  {len(done.copied)} of {len(done.items)} files copied ({done.bytes:,} bytes in all), "
+                f"SHA-256 checked on the device: {'yes' if done.checked else 'no'}"
+            )
+        engine = dev.exec(
+            "import microtf\nm = microtf.Model('models/gesture/gesture_int8.tflite')\nprint(m.engine)"
+        )
+        result.engine = engine.strip().splitlines()[-1] if engine.strip() else "?"
+        if echo:
+            print(f"  engine on the board: {result.engine}")
+        for name in traces:
+            args = ["--trace", name, "--windows", str(windows)]
+            if echo:
+                print(f"\n$ microtf run {where} {app} -- {' '.join(args)}")
+            buf = io.StringIO()
+            status = run_script(dev, GESTURE_APP, out=buf, args=args)
+            text = buf.getvalue()
+            if echo:
+                print("  " + text.rstrip().replace("\n", "\n  "))
+            if status != 0:
+                raise MicrotfError(
+                    f"gesture app on trace {name}: exit status {status}: {text.strip()[-300:]}"
+                )
+            result.predictions.update(parse_app_output(text))
+    result.seconds = time.monotonic() - start
+    return result
+
+
 def _fmt(v, spec: str = ",") -> str:
     return "n/a" if v is None else format(v, spec)
 
@@ -139,6 +228,17 @@ def main() -> int:
     if not rows:
         print("no example models found in models/: run `make models` first")
         return 1
+    app: AppRun | None = None
+    if GESTURE_MODEL.exists() and GESTURE_APP.exists():
+        print(
+            "=== gesture app on a virtual board (MicroPython Unix port behind a pty, via mpremote) " + "=" * 4
+        )
+        try:
+            app = gesture_app()
+        except MicrotfError as exc:
+            print(f"microtf demo: gesture app: {exc}", file=sys.stderr)
+            return 2
+        print()
     print("=== summary " + "=" * 62)
     head = (
         f"{'model':<10} {'float B':>8} {'int8 B':>8} {'MACs':>9} {'TFLM arena':>10} {'microtf arena':>13} "
@@ -154,9 +254,16 @@ def main() -> int:
             f"{r.name:<10} {_fmt(r.float_bytes):>8} {r.int8_bytes:>8,} {r.macs:>9,} {_fmt(r.tflm_arena):>10} "
             f"{_fmt(r.engine_arena):>13} {mse:>9} {acc:>11}  {'all supported' if r.supported else 'SOME MISSING'}"
         )
+    if app is not None:
+        print(
+            f"\ngesture app ({app.engine} engine, virtual board): {app.correct}/{app.total} windows labelled "
+            f"as their trace, over {len(app.predictions)} traces ({app.seconds:.1f} s with the deploy)"
+        )
     print(
         f"\nembedded models in {out_root.relative_to(BUILD.parent)}/ ; demo took {time.monotonic() - start:.1f} s"
     )
+    if app is not None and app.correct != app.total:
+        return 1
     return 0
 
 

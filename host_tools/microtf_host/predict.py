@@ -13,8 +13,8 @@ way (``output_0``... in a .npz). State (resource variables) carries over from sa
 a device running a stream, unless ``reset_each``.
 
 Engines are (check, run) pairs in ``RUNNERS``: check(model bytes) refuses what the engine cannot run,
-run(model bytes, samples, reset_each) -> outputs. One that is not there yet is listed in ``ENGINES``
-but refused with a clear message.
+run(model bytes, samples, reset_each) -> outputs. ``native`` and ``viper`` run MicroPython (the
+emulated Cortex-M4 board or the Unix port) once per call over all samples: see predict_board.py.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ Runner = Callable[[bytes, Samples, bool], Outputs]
 ENGINES = ("c", "tflm", "viper", "native")
 
 
-def _check_c(model: bytes) -> None:
+def _check_c(model: bytes, name: str = "c") -> None:
     from .modelinfo import describe
 
     info = describe(model)
     if info.micro_note:
-        raise MicrotfError(f"engine 'c' cannot run {info.micro_note}")
+        raise MicrotfError(f"engine '{name}' cannot run {info.micro_note}")
     if info.unsupported:
-        raise MicrotfError("engine 'c' does not support: " + ", ".join(info.unsupported))
+        raise MicrotfError(f"engine '{name}' does not support: " + ", ".join(info.unsupported))
 
 
 def _run_c(model: bytes, samples: Samples, reset_each: bool) -> Outputs:
@@ -71,11 +71,44 @@ def _run_tflm(model: bytes, samples: Samples, reset_each: bool) -> Outputs:
         raise MicrotfError("engine 'tflm' (TFLite Micro) failed: " + (lines[-1] if lines else "")) from None
 
 
-# viper (the pure-MicroPython engine, run on the Unix port) and native (the C engine built into
-# MicroPython as _microtf) come with their engines: each is one more (check, run) pair here.
+def _check_native(model: bytes) -> None:
+    # The same C engine as 'c', inside MicroPython: the same operators (the arena limit of the
+    # firmware is the board's to report, as MemoryError).
+    _check_c(model, "native")
+
+
+def _run_native(model: bytes, samples: Samples, reset_each: bool) -> Outputs:
+    from . import predict_board
+
+    return predict_board.run_native(model, samples, reset_each)
+
+
+def _check_viper(model: bytes) -> None:
+    from . import predict_board
+    from .modelinfo import describe
+
+    info = describe(model)
+    if info.micro_note:
+        raise MicrotfError(f"engine 'viper' cannot run {info.micro_note}")
+    table = predict_board.viper_ops()
+    missing = [f"{u.name} v{u.version}" for u in info.ops if not 1 <= u.version <= table.get(u.code, 0)]
+    if missing:
+        raise MicrotfError("engine 'viper' does not support: " + ", ".join(missing))
+
+
+def _run_viper(model: bytes, samples: Samples, reset_each: bool) -> Outputs:
+    from . import predict_board
+
+    return predict_board.run_viper(model, samples, reset_each)
+
+
+# native: the C engine built into MicroPython as _microtf (the emulated Cortex-M4 board, or the Unix
+# port named by $MICROPYTHON when it has _microtf); viper: the pure-MicroPython engine on the Unix port.
 RUNNERS: dict[str, tuple[Callable[[bytes], None], Runner]] = {
     "c": (_check_c, _run_c),
     "tflm": (_check_tflm, _run_tflm),
+    "native": (_check_native, _run_native),
+    "viper": (_check_viper, _run_viper),
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostkit import MICROTF, SHARED, SITE, WAKEWORD, one_error_line
+from hostkit import MICROTF, ROOT, SHARED, SITE, WAKEWORD, one_error_line
 from microtf_host.cli import main
 from microtf_host.modelinfo import describe
 
@@ -158,8 +158,8 @@ def hello_x(tmp_path) -> Path:
 @pytest.mark.parametrize(
     "case, expect",
     [
-        ("viper", "engine 'viper' is not available yet"),
-        ("native", "engine 'native' is not available yet"),
+        ("viper_lstm", "engine 'viper' does not support: UNIDIRECTIONAL_SEQUENCE_LSTM v1"),
+        ("native_svdf", "engine 'native' does not support: SVDF v3"),
         ("float_for_int8", "samples are float32, the model input takes int8; quantize floats first"),
         ("uint8_for_int8", "samples are uint8, the model input takes int8"),
         ("shape", "samples have shape [3]"),
@@ -177,8 +177,9 @@ def hello_x(tmp_path) -> Path:
 def test_bad_input_is_one_line(capsys, tmp_path, hello_x, case, expect):
     model, x, y = HELLO, hello_x, tmp_path / "y.npy"
     extra: list[str] = []
-    if case in ("viper", "native"):
-        extra = ["--engine", case]
+    if case in ("viper_lstm", "native_svdf"):
+        extra = ["--engine", case.split("_")[0]]
+        model = LSTM if case == "viper_lstm" else SVDF
     elif case == "float_for_int8":
         np.save(x, np.zeros((4, 1, 1), dtype=np.float32))
     elif case == "uint8_for_int8":
@@ -240,3 +241,134 @@ def test_several_inputs_and_outputs_plumbing(tmp_path, monkeypatch):
     with np.load(tmp_path / "y.npz") as y:
         assert sorted(y.files) == ["output_0", "output_1"]
         assert np.array_equal(y["output_1"], b)
+
+
+# --- native (_microtf on the emulated Cortex-M4 board) and viper (vengine on the Unix port) ----------
+
+SINE_INT8 = ROOT / "models" / "sine" / "sine_int8.tflite"
+GESTURE = ROOT / "models" / "gesture" / "gesture_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def board() -> None:
+    """The qemu_m4 firmware, built once (incremental), unless $MICROPYTHON itself has _microtf."""
+    import os
+    import shutil
+
+    from microtf_host import predict_board, qemu
+    from microtf_host.virtual import find_micropython
+
+    if os.environ.get("MICROPYTHON") and predict_board.has_native(find_micropython()):
+        return
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc (make setup)")
+    qemu.build()
+
+
+def quantized_gesture_windows(n: int) -> np.ndarray:
+    """n test windows of the gesture model, normalised as the manifest says and quantized to int8."""
+    from microtf_host.dataio import manifest_normalisation, normalise
+
+    x = np.load(GESTURE.parent / "test_x.npy")[:n]
+    norm = manifest_normalisation(GESTURE)
+    assert norm is not None
+    info = describe(GESTURE.read_bytes()).inputs[0]
+    q = np.round(normalise(x, *norm) / info.scale) + info.zero_point
+    return np.clip(q, -128, 127).astype(np.int8).reshape(n, *info.shape)
+
+
+def engines_agree(
+    capsys, tmp_path: Path, model: Path, x: np.ndarray, engine: str, *extra: str, min_unique: int = 4
+) -> np.ndarray:
+    """``engine`` and TFLite Micro through the command, bit for bit; the outputs (checked not degenerate)."""
+    xp = tmp_path / "x.npy"
+    np.save(xp, x)
+    got = predict_files(capsys, model, xp, tmp_path / f"{engine}.npy", "--engine", engine, *extra)
+    want = predict_files(capsys, model, xp, tmp_path / "tflm.npy", "--engine", "tflm", *extra)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    diff = np.flatnonzero((got != want).reshape(len(x), -1).any(axis=1))
+    assert diff.size == 0, f"{diff.size} of {len(x)} samples differ, first {diff[0]}"
+    assert len(np.unique(got)) >= min_unique, "outputs barely vary: the comparison would prove little"
+    return got
+
+
+@pytest.mark.parametrize("engine", ["native", "viper"])
+def test_hello_world_every_input_equals_tflm(capsys, tmp_path, board, engine):
+    x = np.arange(-128, 128, dtype=np.int8).reshape(-1, 1, 1)  # every possible input
+    y = engines_agree(capsys, tmp_path, HELLO, x, engine)
+    assert len(np.unique(y)) > 40 and np.mean((y == -128) | (y == 127)) < 0.2
+
+
+@pytest.mark.parametrize("engine", ["native", "viper"])
+def test_sine_int8_equals_tflm(capsys, tmp_path, board, engine):
+    assert {"FULLY_CONNECTED"} <= op_names(SINE_INT8.read_bytes())
+    info = describe(SINE_INT8.read_bytes()).inputs[0]
+    xs = np.linspace(0, 2 * np.pi, 100)
+    q = np.clip(np.round(xs / info.scale) + info.zero_point, -128, 127).astype(np.int8)
+    y = engines_agree(capsys, tmp_path, SINE_INT8, q.reshape(-1, *info.shape), engine)
+    assert len(np.unique(y)) > 30
+
+
+@pytest.mark.parametrize("engine", ["native", "viper"])
+def test_float_model_equals_tflm(capsys, tmp_path, board, engine):
+    x = np.linspace(0, 6.28, 40, dtype=np.float32).reshape(-1, 1, 1)
+    y = engines_agree(capsys, tmp_path, SINE_FLOAT, x, engine, min_unique=30)
+    assert y.dtype == np.float32 and np.abs(y.ravel() - np.sin(x.ravel())).max() < 0.2
+
+
+@pytest.mark.parametrize("engine", ["native", "viper"])
+def test_gesture_equals_tflm(capsys, tmp_path, board, engine):
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"} <= op_names(GESTURE.read_bytes())
+    y = engines_agree(capsys, tmp_path, GESTURE, quantized_gesture_windows(24), engine)
+    assert len(set(y.reshape(24, -1).argmax(axis=1).tolist())) >= 3, "windows of several classes"
+
+
+@pytest.mark.parametrize("engine", ["native", "viper"])
+def test_okay_nabu_stream_keeps_state_like_tflm(capsys, tmp_path, board, engine):
+    # The logits carry the stream's state (VAR_HANDLE/READ_VARIABLE/ASSIGN_VARIABLE on the board).
+    path = tmp_path / "okay_nabu_logits.tflite"
+    path.write_bytes(with_logits_output(NABU.read_bytes()))
+    x = wake_word_stream(30, seed=5)
+    assert {"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= op_names(path.read_bytes())
+    kept = engines_agree(capsys, tmp_path, path, x, engine, min_unique=15)
+    # Reset before every sample, the logits hardly move (a frame alone says little): what matters is
+    # that the board resets exactly as TFLite Micro does.
+    reset = engines_agree(capsys, tmp_path, path, x, engine, "--reset-each", min_unique=1)
+    assert not np.array_equal(kept, reset), "state must matter on this stream"
+
+
+def test_viper_refusal_from_the_engine_itself_is_one_line(capsys, tmp_path, monkeypatch):
+    """With the host's operator check out of the way, VModel on the Unix port refuses the model and
+    that comes back as one line naming the operator, exit 2."""
+    import microtf_host.predict as predict
+
+    run = predict.RUNNERS["viper"][1]
+    monkeypatch.setitem(predict.RUNNERS, "viper", (lambda model: None, run))
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 1, 28, 28), dtype=np.int8))
+    code, _, err = run_main(
+        capsys, ["predict", LSTM, "--input", x, "--output", tmp_path / "y.npy", "--engine", "viper"]
+    )
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith("microtf: engine 'viper' (") and "ValueError: unsupported model: op " in line
+    assert "operator UNIDIRECTIONAL_SEQUENCE_LSTM (code 44) version 1 is not supported" in line
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_native_model_over_the_board_arena_is_one_line(capsys, tmp_path, board, monkeypatch):
+    from microtf_host import predict_board
+
+    monkeypatch.delenv("MICROPYTHON", raising=False)  # the board's arena (96 KiB), not a Unix port's
+    big = Path(__file__).resolve().parents[1] / "board" / "fixtures" / "big_arena_conv.tflite"
+    if not big.exists():
+        pytest.skip("tests/board/fixtures/big_arena_conv.tflite not there")
+    info = describe(big.read_bytes()).inputs[0]
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, *info.shape), dtype=np.int8))
+    code, _, err = run_main(
+        capsys, ["predict", big, "--input", x, "--output", tmp_path / "y.npy", "--engine", "native"]
+    )
+    assert code == 2
+    assert "MemoryError" in one_error_line(err) and "arena" in err
+    assert predict_board.ERR_MARK not in err
