@@ -1,6 +1,6 @@
 """Benchmark tables (``make bench``): the microtf C engine against TFLite Micro.
 
-    python -m microtf_host.bench [--models NAME,...] [--quick]
+    python -m microtf_host.bench [--models NAME,...] [--quick] [--viper-only]
 
 1. Emulated Cortex-M4F (QEMU mps2-an386, -O2, ``-icount shift=0``): bit-exactness against TFLite
    Micro (strict build: unaligned word accesses trap), instructions per invoke, and instructions per
@@ -11,9 +11,13 @@
 4. Host latency: the engine (ctypes) and TFLite Micro (its Python interpreter), timed by one
    worker process with the same loop (N invokes on fixed inputs, no I/O copies; median of
    interleaved repeats).
+5. The pure-MicroPython (viper) engine on the MicroPython Unix port: inferences/s, MAC/s, and MAC/s
+   of CONV_2D and FULLY_CONNECTED (each operator timed inside the engine), beside the C engine's host
+   inferences/s; one micropython process per model (vbench.py). ``--viper-only``: tables 4 and 5 alone.
 
 Targets (PASS/FAIL): arena <= TFLite Micro's smallest for every model; .text <= 24 KB at -Os;
-<= 4 instructions/MAC in CONV_2D and FULLY_CONNECTED at -O2; host faster than TFLite Micro.
+<= 4 instructions/MAC in CONV_2D and FULLY_CONNECTED at -O2; host faster than TFLite Micro;
+>= 20 M MAC/s in CONV_2D and FULLY_CONNECTED for the viper engine on the Unix port.
 """
 
 from __future__ import annotations
@@ -248,6 +252,149 @@ def _first_inputs(model: bytes, vm: qv.VectorModel) -> list[np.ndarray]:
     return out
 
 
+# ---- 4. host latency, table ----
+
+
+def host_latency_table(
+    models: list[qv.VectorModel], blobs: dict[str, bytes], quick: bool, failures: list[str]
+) -> dict[str, dict[str, float]]:
+    """Table 4; returns each model's timings (seconds per invoke) for table 5."""
+    rows = []
+    budget = 0.6 if quick else 2.0
+    lats: dict[str, dict[str, float]] = {}
+    for vm in models:
+        lat = host_latency(vm.path, _first_inputs(blobs[vm.name], vm), budget)
+        lats[vm.name] = lat
+        ok = lat["microtf"] < lat["tflm"]
+        if not ok:
+            failures.append(f"{vm.name}: host latency")
+        rows.append(
+            [
+                vm.name,
+                fmt(lat["microtf"] * 1e6, ",.1f"),
+                fmt(lat["tflm"] * 1e6, ",.1f"),
+                f"{lat['tflm'] / lat['microtf']:.2f}x",
+                fmt(lat["microtf_min"] * 1e6, ",.1f"),
+                fmt(lat["tflm_min"] * 1e6, ",.1f"),
+                f"{int(lat['n'])}x{int(lat['reps'])}",
+                verdict(ok),
+            ]
+        )
+    table(
+        "Host latency per invoke, x86-64 (microtf -O2 through ctypes, TFLite Micro's Python interpreter)",
+        ["model", "microtf us", "TFLM us", "speed-up", "microtf min", "TFLM min", "loop", "faster"],
+        rows,
+        [
+            "Median (and min) of interleaved repeats, both timed in one worker process with the same loop",
+            "  (N invokes on fixed inputs, no copies; each includes its binding's call overhead, about",
+            "  0.2 us for ctypes). The machine is shared, so sub-microsecond models are noisy.",
+        ],
+    )
+    return lats
+
+
+# ---- 5. the viper engine on the MicroPython Unix port ----
+
+
+def viper_table(
+    models: list[qv.VectorModel],
+    blobs: dict[str, bytes],
+    lat: dict[str, dict[str, float]],
+    quick: bool,
+    failures: list[str],
+) -> None:
+    from . import vbench
+    from .modelinfo import describe
+
+    budget_ms = 600 if quick else 1500
+    rows = []
+    sums = {op: [0, 0.0] for op in vbench.TARGET_OPS}  # MACs and us per invoke, over the models
+    for vm in models:
+        res = vbench.run_viper(vm.path, budget_ms)
+        macs, total = macs_by_op(blobs[vm.name])
+        c = lat.get(vm.name, {}).get("microtf")
+        c_cell = fmt(1 / c if c else None, ",.0f")
+        if not res.ok:
+            rows.append(
+                [vm.name, "n/a: " + vbench.short(res.why), "", "", fmt(total), "", "", "", c_cell, "", "n/a"]
+            )
+            continue
+        per_op = {}
+        float_ops = set(describe(blobs[vm.name]).float_ops)
+        for op in vbench.TARGET_OPS:
+            per_op[op] = res.macs_per_s(macs.get(op, 0), op)
+            if per_op[op] is not None and op not in float_ops:
+                sums[op][0] += macs[op]
+                sums[op][1] += res.ops[op][1]
+        checked = [v for v in per_op.values() if v is not None]
+        ok = all(v >= vbench.TARGET_MACS_PER_S for v in checked) if checked else None
+        if ok is False:
+            failures.append(f"{vm.name}: viper MAC/s on the Unix port")
+        rows.append(
+            [
+                vm.name,
+                "ok",
+                fmt(res.per_s, ",.0f"),
+                fmt(res.us, ",.1f"),
+                fmt(total),
+                fmt(_mega(res.macs_per_s(total)), ",.1f"),
+                *(
+                    fmt(_mega(per_op[op]), ",.1f") + (" f" if op in float_ops and per_op[op] else "")
+                    for op in vbench.TARGET_OPS
+                ),
+                c_cell,
+                f"{res.us * 1e-6 / c:,.0f}x" if c else "n/a",
+                verdict(ok),
+            ]
+        )
+    agg = [sums[op][0] / sums[op][1] * 1e6 if sums[op][1] else None for op in vbench.TARGET_OPS]
+    got = [v for v in agg if v is not None]
+    rows.append(
+        [
+            "int8, all models",
+            "",
+            "",
+            "",
+            "",
+            "",
+            *(fmt(_mega(v), ",.1f") for v in agg),
+            "",
+            "",
+            verdict(all(v >= vbench.TARGET_MACS_PER_S for v in got) if got else None),
+        ]
+    )
+    table(
+        "Viper engine (pure MicroPython) on the MicroPython Unix port, x86-64, beside the C engine on the host",
+        [
+            "model",
+            "viper",
+            "inf/s",
+            "us/inf",
+            "MACs",
+            "M MAC/s",
+            "CONV_2D",
+            "FC",
+            "C inf/s",
+            "C faster",
+            ">=20M",
+        ],
+        rows,
+        [
+            "One micropython process per model: VModel, warm-up, N invokes timed with time.ticks_us (about",
+            f"  {budget_ms // 2} ms), then each node's eval() N times in a row; medians of 5 blocks each. CONV_2D /",
+            "  FC: M MAC/s of that operator type (MACs from modelinfo; 'f': float32, computed on float objects).",
+            "  'int8, all models': the int8 operators' MACs over their time, summed over the models. C inf/s:",
+            "  the C engine through ctypes on the host (table above). Target >= 20 M MAC/s applies to CONV_2D",
+            "  and FC. The machine is shared: the numbers are noisy.",
+        ],
+        left=2,
+    )
+
+
+def _mega(v: float | None) -> float | None:
+    return None if v is None else v / 1e6
+
+
 # ---- main ----
 
 
@@ -255,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="microtf benchmark tables")
     ap.add_argument("--models", help="comma-separated subset of model names")
     ap.add_argument("--quick", action="store_true", help="shorter host timing")
+    ap.add_argument(
+        "--viper-only", action="store_true", help="only host latency and the viper engine on the Unix port"
+    )
     ap.add_argument("--timing-worker", nargs=3, metavar=("MODEL", "INPUTS", "BUDGET"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.timing_worker:
@@ -267,6 +417,14 @@ def main(argv: list[str] | None = None) -> int:
         models = [m for m in models if m.name in wanted]
     blobs = {m.name: m.path.read_bytes() for m in models}
     failures: list[str] = []
+
+    if args.viper_only:
+        lat = host_latency_table(models, blobs, args.quick, failures)
+        viper_table(models, blobs, lat, args.quick, failures)
+        print(f"\nbench finished in {time.time() - start:.0f} s; targets missed: {len(failures)}")
+        for f in failures:
+            print(f"  - {f}")
+        return 0
 
     print("microtf benchmark: emulated Cortex-M4F (QEMU mps2-an386, -icount shift=0), host", flush=True)
     m4 = run_m4(models)
@@ -389,35 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         rows,
     )
 
-    rows = []
-    budget = 0.6 if args.quick else 2.0
-    for vm in models:
-        lat = host_latency(vm.path, _first_inputs(blobs[vm.name], vm), budget)
-        ok = lat["microtf"] < lat["tflm"]
-        if not ok:
-            failures.append(f"{vm.name}: host latency")
-        rows.append(
-            [
-                vm.name,
-                fmt(lat["microtf"] * 1e6, ",.1f"),
-                fmt(lat["tflm"] * 1e6, ",.1f"),
-                f"{lat['tflm'] / lat['microtf']:.2f}x",
-                fmt(lat["microtf_min"] * 1e6, ",.1f"),
-                fmt(lat["tflm_min"] * 1e6, ",.1f"),
-                f"{int(lat['n'])}x{int(lat['reps'])}",
-                verdict(ok),
-            ]
-        )
-    table(
-        "Host latency per invoke, x86-64 (microtf -O2 through ctypes, TFLite Micro's Python interpreter)",
-        ["model", "microtf us", "TFLM us", "speed-up", "microtf min", "TFLM min", "loop", "faster"],
-        rows,
-        [
-            "Median (and min) of interleaved repeats, both timed in one worker process with the same loop",
-            "  (N invokes on fixed inputs, no copies; each includes its binding's call overhead, about",
-            "  0.2 us for ctypes). The machine is shared, so sub-microsecond models are noisy.",
-        ],
-    )
+    lat = host_latency_table(models, blobs, args.quick, failures)
+    viper_table(models, blobs, lat, args.quick, failures)
     check_table(models, m4)
     print(f"\nbench finished in {time.time() - start:.0f} s; targets missed: {len(failures)}")
     for f in failures:

@@ -1,9 +1,10 @@
 """Model store: power cuts on a simulated flash bus (LFS2 and FAT), SIGKILL, API."""
 
-import random
 import re
 import shutil
-import time
+import signal
+import threading
+from pathlib import Path
 
 import pytest
 from mpkit import MP_DIR, mp_popen, run_mp
@@ -138,44 +139,130 @@ print('OK')
     assert "OK" in out
 
 
-@pytest.mark.parametrize("kind", ["posix", "lfs2"])
-def test_sigkill_mid_update(tmp_path, kind):
-    """Secondary test: SIGKILL at random points (the page cache survives, so this proves less)."""
-    rng = random.Random(1234)
-    script = str(MP_DIR / "killloop.py")
-    target = str(tmp_path / ("flash.bin" if kind == "lfs2" else "fs"))
-    if kind == "lfs2":
-        (tmp_path / "flash.bin").write_bytes(b"\xff" * 256 * 512)
-        run_mp(script=MP_DIR / "killloop.py", args=("format", kind, target))
-    else:
-        (tmp_path / "fs").mkdir()
-    loaded = 0  # version stored before this run (0: none yet)
-    seen = set()
-    for _ in range(6):
-        proc = mp_popen([script, "run", kind, target])
-        # Time one update, then kill at a random point of a later one: adapts to the load.
-        first = proc.stdout.readline()  # "START k"
-        t0 = time.monotonic()
-        first += proc.stdout.readline()  # "DONE k"
-        time.sleep(rng.uniform(0.0, 2.0) * (time.monotonic() - t0))
-        proc.kill()
-        # read() keeps what readline() buffered (communicate() would skip it)
-        out, err = first + proc.stdout.read(), proc.stderr.read()
-        proc.wait(timeout=10)
+KILL_SPREAD = 20  # kill points spread evenly over each update
+KILL_ROUNDS = KILL_SPREAD + 4  # and four more at its very end, around the pointer flip
+
+
+def _kill_point(r: int, ops: int) -> int:
+    """Kill point (0..ops) of round r. The spread rounds take fractions 0..1 of the update in a
+    fixed shuffled order (stride 7), so early and late points alternate and rounds start from
+    different states; the last four take ops-3..ops, where the pointer record is written."""
+    if r < KILL_SPREAD:
+        return round((r * 7 % KILL_SPREAD) / (KILL_SPREAD - 1) * ops)
+    return ops - (KILL_ROUNDS - 1 - r)
+
+
+class KillRig:
+    """Drives killloop.py: a store on the Unix port's filesystem (posix) or LittleFS over a host
+    file (lfs2), updates stopped at a chosen write op and SIGKILLed, checks in fresh processes."""
+
+    def __init__(self, tmp_path: Path, kind: str, naive: bool = False) -> None:
+        self.kind, self.naive = kind, naive
+        self.script = str(MP_DIR / "killloop.py")
+        self.target = tmp_path / ("flash.bin" if kind == "lfs2" else "fs")
+        self.scratch = tmp_path / ("dry.bin" if kind == "lfs2" else "dry")
+        if kind == "lfs2":
+            self.target.write_bytes(b"\xff" * 256 * 512)
+            run_mp(script=MP_DIR / "killloop.py", args=("format", kind, str(self.target)))
+        else:
+            self.target.mkdir()
+
+    def update(self, kill_at: int, dry: bool = False) -> tuple[str, int]:
+        """Run one update (on the scratch copy if dry); stop and SIGKILL it at point kill_at."""
+        where = self.scratch if dry else self.target
+        extra = ["naive"] if self.naive else []
+        proc = mp_popen([self.script, "update", self.kind, str(where), str(kill_at), *extra])
+        killer = threading.Timer(30, proc.kill)  # a hang must fail the test, not stall it
+        killer.start()
+        out = ""
+        for line in proc.stdout:
+            out += line
+            if line.startswith("KILL"):
+                proc.kill()  # SIGKILL: no finaliser, no flush, no close
+                break
+        err = proc.stderr.read()
+        rc = proc.wait(timeout=10)
+        killer.cancel()
         proc.stdout.close()
         proc.stderr.close()
-        done = [int(v) for v in re.findall(r"DONE (\d+)", out)]
         assert "Traceback" not in err, err
-        check = run_mp(script=MP_DIR / "killloop.py", args=("check", kind, target))
+        return out, rc
+
+    def dry_run(self) -> tuple[int, int, int]:
+        """(version, write ops, flip point) of the next update, run on a copy of the store."""
+        if self.kind == "lfs2":
+            shutil.copyfile(self.target, self.scratch)
+        else:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            shutil.copytree(self.target, self.scratch)
+        out, rc = self.update(-1, dry=True)
+        m = re.search(r"DONE (\d+) OPS (\d+) FLIP (-?\d+)", out)
+        assert rc == 0 and m, out
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+    def loaded(self) -> int | None:
+        """Version a fresh process loads (bytes checked against the manifest's version), else None."""
+        check = run_mp(script=MP_DIR / "killloop.py", args=("check", self.kind, str(self.target)))
         m = re.search(r"LOADED (\d+)", check)
-        if loaded == 0 and not done and m is None:
-            continue  # killed during the very first install: nothing to load yet
-        assert m, check
-        v = int(m.group(1))
-        # the last finished version, or the one being installed when killed
-        last = done[-1] if done else loaded
-        assert v in (last, last + 1), (v, last)
-        loaded = v
-        seen.add(v)
-    assert len(seen) >= 5, seen  # every round finished an update, so versions advance
+        return int(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("kind", ["posix", "lfs2"])
+def test_sigkill_at_points_across_an_update(tmp_path, kind):
+    """Model updates SIGKILLed at 24 write ops spread over the update, each followed by a restart
+    that must load a valid model: the old version or the new one, never garbage.
+
+    Each round: a dry run of the same update on a copy of the store counts its write ops
+    (posix: the store's opens-for-writing and writes; lfs2: block programs and erases), then
+    the real run stops at op round(f * ops) for 20 f spread over 0..1 (then at the last 4 ops)
+    and the host SIGKILLs it, then a fresh process loads. (The page cache survives a SIGKILL,
+    so this checks the store's ordering; torn blocks and lost writes are
+    test_power_cut_at_every_block_of_an_update's job.)
+    """
+    rig = KillRig(tmp_path, kind)
+    out, rc = rig.update(-1)  # version 1, so every round is an update of a stored model
+    assert rc == 0 and "DONE 1" in out, out
+    stored = 1
+    kills = old = new = 0
+    points = set()
+    log: list[str] = []  # kill point / ops of that update : version loaded after it
+    for r in range(KILL_ROUNDS):
+        version, ops, flip = rig.dry_run()
+        assert version == stored + 1, (version, stored)
+        assert ops >= (10 if kind == "posix" else 50), ops  # the hook really sees the writes
+        k = _kill_point(r, ops)
+        out, rc = rig.update(k)
+        assert f"KILL {k}" in out and rc == -signal.SIGKILL, (k, ops, out, rc)
+        kills += 1
+        points.add(k / ops)
+        v = rig.loaded()
+        assert v in (stored, stored + 1), (k, ops, v, stored)
+        if kind == "posix":
+            # The flip is the record's write(): the page cache keeps every write made before the kill.
+            assert v == (stored + 1 if k > flip else stored), (k, flip, v, stored)
+        old += v == stored
+        new += v == stored + 1
+        log.append(f"{k}/{ops}:{'new' if v == stored + 1 else 'old'}")
+        stored = v
+    print(f"{kind}: {kills} kills, loaded old {old} new {new}: {' '.join(log)}")  # shown with -s
+    assert kills == KILL_ROUNDS and KILL_SPREAD >= 20
+    # the points span the update: from before its first write to after install() returned
+    assert min(points) == 0.0 and max(points) == 1.0 and len(points) >= 12, sorted(points)
+    assert old >= 10 and new >= 2, (old, new)
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_kill_rig_catches_a_naive_store(tmp_path):
+    """Control: a store that overwrites the live slot in place must be caught by the same rig
+    (a kill mid-write leaves neither the old version nor the new one loadable)."""
+    rig = KillRig(tmp_path, "posix", naive=True)
+    for _ in range(2):  # two versions, so a fallback to the older one is possible too
+        out, rc = rig.update(-1)
+        assert rc == 0 and "DONE" in out, out
+    stored = 2
+    _version, ops, _flip = rig.dry_run()
+    out, rc = rig.update(ops // 2)  # mid-way through rewriting the live slot
+    assert rc == -signal.SIGKILL, (out, rc)
+    v = rig.loaded()
+    assert v not in (stored, stored + 1), v
     shutil.rmtree(tmp_path, ignore_errors=True)
