@@ -1,7 +1,6 @@
 """The shared operator table names real TFLite builtin codes."""
 
 import tflite
-
 from microtf_host import optable
 
 

@@ -87,9 +87,9 @@ def _assert_bit_exact(
     expected = tflm.run(data, samples)
     got = engine.Engine(data, model_offset=model_offset).run(samples)
     assert len(got) == len(expected)
-    for k, (g_step, e_step) in enumerate(zip(got, expected)):
+    for k, (g_step, e_step) in enumerate(zip(got, expected, strict=False)):
         assert len(g_step) == len(e_step) > 0
-        for j, (g, e) in enumerate(zip(g_step, e_step)):
+        for j, (g, e) in enumerate(zip(g_step, e_step, strict=False)):
             assert g.dtype == e.dtype and g.shape == e.shape, (
                 f"step {k} output {j}: {g.dtype}{g.shape} vs {e.shape}"
             )
@@ -150,7 +150,7 @@ def test_ignored_strided_slice_options_change_nothing() -> None:
     plain = engine.Engine(_fixture("strided_slice_2d")).run(samples)
     patched = engine.Engine(_fixture("strided_slice_ignored_options")).run(samples)
     assert all(
-        np.array_equal(a, b) for pa, pb in zip(plain, patched) for a, b in zip(pa, pb)
+        np.array_equal(a, b) for pa, pb in zip(plain, patched, strict=False) for a, b in zip(pa, pb, strict=False)
     )
 
 
