@@ -331,3 +331,99 @@ int mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, int depth
     }
     return 0;
 }
+
+/* ---- constant tensors at invoke time ----
+ * A constant tensor has no persistent struct (mtf_arena.h): mtf_node_input()
+ * decodes it from its table whenever a kernel asks, i.e. at every invoke.
+ * mtf_read_tensor() checked every position of that table when the subgraph
+ * was built (pass 1 of mtf_build_subgraph), and the model bytes must not
+ * change while the model lives, so this decoder reads the same fields again
+ * without any check and without re-validating quantization: it is what every
+ * kernel pays per constant input per invoke. It must follow
+ * mtf_read_tensor() field for field (MTF_VERIFY_CONST_DECODE compares them). */
+
+typedef struct {
+    const uint8_t *t;  /* table start */
+    const uint8_t *vt; /* its vtable */
+    uint32_t vt_len;
+} fast_table_t;
+
+static inline void fast_open(fast_table_t *f, const uint8_t *t)
+{
+    f->t = t;
+    f->vt = t - (int32_t)mtf_rd_u32_at(t);
+    f->vt_len = mtf_rd_u16_at(f->vt);
+}
+
+/* The field's bytes, NULL when absent (as field_pos in mtf_reader.c). */
+static inline const uint8_t *fast_field(const fast_table_t *f, uint32_t field)
+{
+    uint32_t slot = 4 + 2 * field;
+    if (slot + 2 > f->vt_len)
+        return NULL;
+    uint32_t off = mtf_rd_u16_at(f->vt + slot);
+    return off ? f->t + off : NULL;
+}
+
+/* Follow the uoffset at p (a vector's length word, or a table). */
+static inline const uint8_t *fast_follow(const uint8_t *p)
+{
+    return p + mtf_rd_u32_at(p);
+}
+
+static inline uint64_t fast_u64(const uint8_t *p)
+{
+    return p ? (uint64_t)mtf_rd_u32_at(p) | ((uint64_t)mtf_rd_u32_at(p + 4) << 32) : 0;
+}
+
+void mtf_read_const(const mtf_model_t *m, uint32_t pos, mtf_tensor_t *t)
+{
+    const uint8_t *fb = m->fb;
+    fast_table_t tt, sub;
+    const uint8_t *p;
+    memset(t, 0, sizeof *t);
+    fast_open(&tt, fb + pos);
+    p = fast_field(&tt, MTF_F_TENSOR_TYPE);
+    t->dtype = p ? *p : 0;
+    int32_t bytes = mtf_dtype_size(t->dtype);
+    p = fast_field(&tt, MTF_F_TENSOR_SHAPE);
+    if (p != NULL) {
+        const uint8_t *v = fast_follow(p);
+        uint32_t n = mtf_rd_u32_at(v);
+        t->ndims = (uint8_t)n;
+        for (uint32_t i = 0; i < n; i++) {
+            t->dims[i] = (int32_t)mtf_rd_u32_at(v + 4 + 4 * i);
+            bytes *= t->dims[i];
+        }
+    }
+    t->bytes = bytes;
+    p = fast_field(&tt, MTF_F_TENSOR_QUANT);
+    if (p != NULL) {
+        fast_open(&sub, fast_follow(p));
+        p = fast_field(&sub, MTF_F_QUANT_SCALE);
+        const uint8_t *scales = p ? fast_follow(p) : NULL;
+        if (scales != NULL && mtf_rd_u32_at(scales) != 0) {
+            t->q_count = (int32_t)mtf_rd_u32_at(scales);
+            t->q_scales = scales + 4;
+            t->scale = mtf_load_f32(scales + 4);
+            p = fast_field(&sub, MTF_F_QUANT_ZERO_POINT);
+            const uint8_t *zps = p ? fast_follow(p) : NULL;
+            if (zps != NULL && mtf_rd_u32_at(zps) != 0) {
+                t->q_zero_points = zps + 4;
+                t->zero_point = (int32_t)mtf_rd_u32_at(zps + 4);
+            }
+            p = fast_field(&sub, MTF_F_QUANT_DIM);
+            t->q_dim = p ? (int32_t)mtf_rd_u32_at(p) : 0;
+        }
+    }
+    /* A constant has a non-empty buffer (that is what made it constant). */
+    p = fast_field(&tt, MTF_F_TENSOR_BUFFER);
+    uint32_t b = p ? mtf_rd_u32_at(p) : 0;
+    fast_open(&sub, fast_follow(fb + m->buffers + 4 * b));
+    uint64_t offset = fast_u64(fast_field(&sub, MTF_F_BUFFER_OFFSET));
+    if (offset > 1)
+        t->data = (uint8_t *)(uintptr_t)(fb + offset);
+    else
+        t->data = (uint8_t *)(uintptr_t)(fast_follow(fast_field(&sub, MTF_F_BUFFER_DATA)) + 4);
+    t->flags = MTF_TENSOR_CONST;
+}

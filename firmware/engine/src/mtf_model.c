@@ -65,12 +65,18 @@ static mtf_tensor_t *node_tensor(mtf_model_t *m, uint32_t vec, int n, int i)
     uint32_t e = sg->tmap[idx];
     if (!(e & MTF_TMAP_CONST))
         return &sg->tensors[e];
-    /* A constant: decode it again from the model (checked at init, so this cannot fail). */
+    /* A constant: decode it again from its table, checked at init (mtf_read_const). */
     mtf_tensor_t *slot = &m->slots[i < MTF_CONST_SLOTS ? i : MTF_CONST_SLOTS - 1];
+    mtf_read_const(m, e & ~MTF_TMAP_CONST, slot);
+#ifdef MTF_VERIFY_CONST_DECODE
+    /* Sanitizer/fuzz builds: the unchecked decoder must agree with the checked one. */
+    mtf_tensor_t ref;
     mtf_table_t tt;
-    memset(slot, 0, sizeof *slot);
-    if (mtf_rd_table(m, e & ~MTF_TMAP_CONST, &tt, "tensor") < 0 || mtf_read_tensor(m, &tt, slot, idx, 0) < 0)
-        return NULL;
+    memset(&ref, 0, sizeof ref);
+    if (mtf_rd_table(m, e & ~MTF_TMAP_CONST, &tt, "tensor") < 0 || mtf_read_tensor(m, &tt, &ref, idx, 0) < 0 ||
+        memcmp(&ref, slot, sizeof ref) != 0)
+        __builtin_trap();
+#endif
     return slot;
 }
 

@@ -37,9 +37,12 @@ static inline int32_t mtf_srdhm(int32_t a, int32_t b)
     if (a == b && a == INT32_MIN)
         return INT32_MAX;
     int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    /* C division truncates toward zero, as gemmlowp relies on. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    /* gemmlowp computes (ab + nudge) / 2^31 with truncating division and
+     * nudge = 2^30 (ab >= 0) or 1 - 2^30 (ab < 0). For ab < 0 the sum is
+     * negative and truncation equals flooring (sum + 2^31 - 1), which is
+     * ab + 2^30 again: both cases are one arithmetic shift (fewer instructions
+     * per requantized value; checked equal on 2e8 random and boundary pairs). */
+    return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
 }
 
 /* gemmlowp RoundingDivideByPOT: round half away from zero. */

@@ -81,6 +81,9 @@ int mtf_open_model(mtf_model_t *m, fb_model_t *f);
 int mtf_read_opcode(mtf_model_t *m, const fb_model_t *f, uint32_t i, int32_t *code, int32_t *version);
 /* Decode a tensor table into t; alloc: give an is_variable tensor its tail buffer. */
 int mtf_read_tensor(mtf_model_t *m, const mtf_table_t *tt, mtf_tensor_t *t, int index, int alloc);
+/* Decode the constant tensor whose table (checked by mtf_read_tensor at init) is at pos:
+ * no checks, no failure; what mtf_node_input() runs for constants at every invoke. */
+void mtf_read_const(const mtf_model_t *m, uint32_t pos, mtf_tensor_t *t);
 int mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, int depth);
 
 #endif /* MTF_READER_H */

@@ -64,6 +64,7 @@ static void put_d(out_t *o, long v)
     }
 }
 
+#ifndef MTF_TERSE_ERRORS
 static void format(out_t *o, const char *fmt, va_list ap)
 {
     for (; *fmt; fmt++) {
@@ -84,31 +85,59 @@ static void format(out_t *o, const char *fmt, va_list ap)
             break;
     }
 }
+#endif
 
+/* Records status and writes the "op N NAME: " prefix of the message into *o. */
+static void record(mtf_model_t *m, mtf_status_t status, out_t *o)
+{
+    m->status = status;
+    m->err->status = status;
+    m->err->needed = 0;
+    o->buf = m->err->message;
+    o->pos = 0;
+    if (m->cur_node >= 0 && m->cur_subgraph >= 0 && m->cur_subgraph < m->n_subgraphs &&
+        m->subgraphs != NULL) {
+        const mtf_node_t *node = &m->subgraphs[m->cur_subgraph].nodes[m->cur_node];
+        put_s(o, "op ");
+        put_d(o, m->cur_node);
+        if (m->cur_subgraph > 0) {
+            put_s(o, " of subgraph ");
+            put_d(o, m->cur_subgraph);
+        }
+        put_c(o, ' ');
+        put_s(o, mtf_op_name(node->code));
+        put_s(o, ": ");
+    }
+}
+
+#ifdef MTF_TERSE_ERRORS
+mtf_status_t mtf_fail_terse(mtf_model_t *m, mtf_status_t status)
+{
+    /* The first failure of a call wins: later ones are consequences. */
+    if (m == NULL || m->status != MTF_OK)
+        return status;
+    if (m->err == NULL) {
+        m->status = status;
+        return status;
+    }
+    out_t o;
+    record(m, status, &o);
+    put_s(&o, mtf_status_message(status));
+    o.buf[o.pos] = 0;
+    return status;
+}
+#else
 mtf_status_t mtf_fail(mtf_model_t *m, mtf_status_t status, const char *fmt, ...)
 {
     /* The first failure of a call wins: later ones are consequences. */
     if (m == NULL || m->status != MTF_OK)
         return status;
-    m->status = status;
-    if (m->err == NULL)
+    if (m->err == NULL) {
+        m->status = status;
         return status;
-    m->err->status = status;
-    m->err->needed = 0;
-    out_t o = {m->err->message, 0};
-    if (m->cur_node >= 0 && m->cur_subgraph >= 0 && m->cur_subgraph < m->n_subgraphs &&
-        m->subgraphs != NULL) {
-        const mtf_node_t *node = &m->subgraphs[m->cur_subgraph].nodes[m->cur_node];
-        put_s(&o, "op ");
-        put_d(&o, m->cur_node);
-        if (m->cur_subgraph > 0) {
-            put_s(&o, " of subgraph ");
-            put_d(&o, m->cur_subgraph);
-        }
-        put_c(&o, ' ');
-        put_s(&o, mtf_op_name(node->code));
-        put_s(&o, ": ");
     }
+    out_t o;
+    record(m, status, &o);
     va_list ap;
     va_start(ap, fmt);
     format(&o, fmt, ap);
@@ -116,3 +145,4 @@ mtf_status_t mtf_fail(mtf_model_t *m, mtf_status_t status, const char *fmt, ...)
     o.buf[o.pos] = 0;
     return status;
 }
+#endif
