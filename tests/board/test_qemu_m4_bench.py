@@ -38,7 +38,10 @@ def test_timer_counts_instructions(firmware):
         status, out = qemu.run_script(CALIBRATE, timeout=60, icount=True)
         assert status == 0, out
         runs.append({int(a): int(b) for a, b in (line.split() for line in out.splitlines())})
-    assert runs[0] == runs[1], "tick counts differ from run to run"
+    # A reading can land either side of a tick edge (QEMU's timer phase at start-up varies), so
+    # repeat runs agree within one tick (40 instructions), not always exactly.
+    for n in runs[0]:
+        assert abs(runs[0][n] - runs[1][n]) <= 1, f"tick counts differ by more than one tick: {runs}"
     extra = board_bench.INSTRUCTIONS_PER_TICK * (runs[0][300000] - runs[0][100000])
     # 200000 more turns are 400000 more instructions, within the +-1 tick of each reading.
     assert abs(extra - 2 * 200000) <= 2 * board_bench.INSTRUCTIONS_PER_TICK, extra
