@@ -4,12 +4,12 @@
  * ConvPerChannel computes it (grouped convolution included).
  *
  * Layouts: input [N, H, W, Cin], filter [Cout, KH, KW, Cin / groups],
- * output [N, OH, OW, Cout]. The reference adds the input offset at every tap;
- * here a window lying wholly inside the input starts from the folded bias
- * (see mtf_conv_channels_init) and runs plain int8 dot products, and only
- * windows clipped by padding add the offset tap by tap. Both give the
- * reference's int32 accumulator exactly.
+ * output [N, OH, OW, Cout]. Like the reference, the input offset is added at
+ * every tap inside the input and padding taps are skipped; sums wrap in
+ * uint32, giving the reference's int32 accumulator bit for bit.
  */
+#include <stdint.h>
+
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
 #include "mtf_window.h"
@@ -25,81 +25,121 @@ typedef struct {
     int32_t per_group;    /* output channels per group */
 } conv_data_t;
 
-/* sum a[i] * b[i]: the inner loop, unrolled so the MACs dominate. */
-static inline int32_t dot_i8(const int8_t *a, const int8_t *b, int32_t n)
-{
-    int32_t acc = 0;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        acc += (int32_t)a[i] * b[i];
-        acc += (int32_t)a[i + 1] * b[i + 1];
-        acc += (int32_t)a[i + 2] * b[i + 2];
-        acc += (int32_t)a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++)
-        acc += (int32_t)a[i] * b[i];
-    return acc;
-}
-
-/* Geometry of one window lying wholly inside the input (no padding taps). */
+/* Geometry of the clipped window of one output pixel when one filter row
+ * meets one contiguous run of input (unit width dilation, one group). */
 typedef struct {
-    int32_t rows;      /* filter rows */
+    int32_t rows;      /* filter rows inside the input */
     int32_t run_len;   /* contiguous bytes of input and weights per filter row */
     int32_t x_row;     /* input step between filter rows */
     int32_t w_row;     /* weight step between filter rows */
     int32_t w_channel; /* weight step between output channels */
-} full_window_t;
+} run_window_t;
 
 /*
- * Output channels [0, count) (count a multiple of 4) of one pixel whose
- * window lies inside the input, four channels at a time so that each input
- * byte is loaded once per four MACs. Kept out of line: its own register
- * allocation keeps the four accumulators and pointers out of the stack.
+ * sum w[i] * (x[i] + off) for i < n, added to acc of channels 0..3 (weights
+ * w + k * w_channel for channel k). Wrapping uint32 sums: TFLite Micro's int32
+ * accumulation wraps in practice, and hostile biases must not make it
+ * undefined here.
  */
-static MTF_NOINLINE void conv_pixel_full4(const int8_t *x, const int8_t *w, int32_t count, const full_window_t *g,
-                                          const mtf_conv_channels_t *q, int8_t *out)
+static inline void run4(const int8_t *x, const int8_t *w, int32_t n, int32_t w_channel, int32_t off, uint32_t acc[4])
 {
-    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
+    int32_t i = 0;
+#if MTF_DSP
+    /* Four taps per step: the input offset goes on while the input bytes are
+     * widened (SXTAB16, shared by four channels), then two dual MACs per
+     * channel. Word loads where the core allows them unaligned, else only
+     * when every pointer is word aligned (see MTF_ALIGN_MASK). The
+     * weights of channels 1 and 3 are read at w_channel past those of 0 and
+     * 2: fewer pointers, no spills. */
+    if ((((uintptr_t)x | (uintptr_t)w | (uint32_t)w_channel) & MTF_ALIGN_MASK) == 0 && n >= 4) {
+        const int32_t offp = (int32_t)(((uint32_t)off & 0xffffu) * 0x10001u);
+        int32_t a0 = (int32_t)acc[0], a1 = (int32_t)acc[1], a2 = (int32_t)acc[2], a3 = (int32_t)acc[3];
+        const int8_t *p = w, *p2 = w + 2 * w_channel;
+        const int8_t *const x_end = x + (n & ~(int32_t)3);
+        const int8_t *xp = x;
+        while (xp < x_end) {
+            const int32_t xv = mtf_load4(xp);
+            const int32_t xe = mtf_sxtab16(offp, xv), xo = mtf_sxtab16_odd(offp, xv);
+            int32_t v = mtf_load4(p);
+            a0 = __smlad(__sxtb16(v), xe, a0);
+            a0 = __smlad(mtf_sxtb16_odd(v), xo, a0);
+            v = mtf_load4(p + w_channel);
+            a1 = __smlad(__sxtb16(v), xe, a1);
+            a1 = __smlad(mtf_sxtb16_odd(v), xo, a1);
+            v = mtf_load4(p2);
+            a2 = __smlad(__sxtb16(v), xe, a2);
+            a2 = __smlad(mtf_sxtb16_odd(v), xo, a2);
+            v = mtf_load4(p2 + w_channel);
+            a3 = __smlad(__sxtb16(v), xe, a3);
+            a3 = __smlad(mtf_sxtb16_odd(v), xo, a3);
+            xp += 4;
+            p += 4;
+            p2 += 4;
+        }
+        acc[0] = (uint32_t)a0;
+        acc[1] = (uint32_t)a1;
+        acc[2] = (uint32_t)a2;
+        acc[3] = (uint32_t)a3;
+        i = n & ~(int32_t)3;
+        if (i == n)
+            return;
+    }
+#endif
+    const int8_t *w0 = w, *w1 = w + w_channel, *w2 = w1 + w_channel, *w3 = w2 + w_channel;
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (; i < n; i++) {
+        const int32_t xv = x[i] + off;
+        a0 += (uint32_t)(w0[i] * xv);
+        a1 += (uint32_t)(w1[i] * xv);
+        a2 += (uint32_t)(w2[i] * xv);
+        a3 += (uint32_t)(w3[i] * xv);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/*
+ * Output channels [0, count) (count a multiple of 4) of one pixel, four
+ * channels at a time so that each input byte is loaded once per four MACs.
+ * x is the input at the first valid tap, w the weights of channel 0 at it.
+ * Kept out of line: its own register allocation keeps the accumulators and
+ * pointers out of the stack.
+ */
+static MTF_NOINLINE void conv_pixel4(const int8_t *x, const int8_t *w, int32_t count, const run_window_t *g,
+                                     const uint8_t *bias, const mtf_conv_channels_t *q, int8_t *out)
+{
+    const int32_t *const mult = mtf_cc_multiplier(q);
     const int8_t *const shift = mtf_cc_shift(q);
     const int32_t n = g->run_len, rows = g->rows, x_row = g->x_row, w_row = g->w_row, w_channel = g->w_channel;
-    const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
+    const int32_t off = q->in_offset, out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
+    const int right_only = q->right_only;
     for (int32_t c = 0; c < count; c += 4, w += 4 * w_channel) {
-        int32_t a0 = fold[c], a1 = fold[c + 1], a2 = fold[c + 2], a3 = fold[c + 3];
+        uint32_t a[4];
+        for (int k = 0; k < 4; k++)
+            a[k] = (uint32_t)mtf_conv_bias(bias, c + k);
         const int8_t *xr = x, *wr = w;
-        for (int32_t fy = 0; fy < rows; fy++, xr += x_row, wr += w_row) {
-            const int8_t *xp = xr, *const x_end = xr + n;
-            const int8_t *w0 = wr, *w1 = wr + w_channel, *w2 = w1 + w_channel, *w3 = w2 + w_channel;
-            while (xp < x_end) {
-                const int32_t xv = *xp++;
-                a0 += *w0++ * xv;
-                a1 += *w1++ * xv;
-                a2 += *w2++ * xv;
-                a3 += *w3++ * xv;
-            }
-        }
-        if (q->right_only) {
-            out[c] = mtf_requant_right_i8(a0, mult[c], -shift[c], out_offset, act_min, act_max);
-            out[c + 1] = mtf_requant_right_i8(a1, mult[c + 1], -shift[c + 1], out_offset, act_min, act_max);
-            out[c + 2] = mtf_requant_right_i8(a2, mult[c + 2], -shift[c + 2], out_offset, act_min, act_max);
-            out[c + 3] = mtf_requant_right_i8(a3, mult[c + 3], -shift[c + 3], out_offset, act_min, act_max);
+        for (int32_t fy = 0; fy < rows; fy++, xr += x_row, wr += w_row)
+            run4(xr, wr, n, w_channel, off, a);
+        if (right_only) {
+            for (int k = 0; k < 4; k++)
+                out[c + k] = mtf_requant_right_i8((int32_t)a[k], mult[c + k], -shift[c + k], out_offset, act_min,
+                                                  act_max);
             continue;
         }
-        out[c] = mtf_requant_i8(a0, mult[c], shift[c], out_offset, act_min, act_max);
-        out[c + 1] = mtf_requant_i8(a1, mult[c + 1], shift[c + 1], out_offset, act_min, act_max);
-        out[c + 2] = mtf_requant_i8(a2, mult[c + 2], shift[c + 2], out_offset, act_min, act_max);
-        out[c + 3] = mtf_requant_i8(a3, mult[c + 3], shift[c + 3], out_offset, act_min, act_max);
+        for (int k = 0; k < 4; k++)
+            out[c + k] = mtf_requant_i8((int32_t)a[k], mult[c + k], shift[c + k], out_offset, act_min, act_max);
     }
 }
 
-/* sum w[i] * (x[i] + offset), the reference's accumulation for clipped windows. */
-static inline int32_t dot_i8_offset(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)
+/* sum w[i] * (x[i] + offset), the reference's accumulation, wrapping. */
+static inline uint32_t dot_i8_offset(const int8_t *w, const int8_t *x, int32_t n, int32_t offset)
 {
-    int32_t acc = 0, wsum = 0;
-    for (int32_t i = 0; i < n; i++) {
-        acc += (int32_t)w[i] * x[i];
-        wsum += w[i];
-    }
-    return acc + wsum * offset;
+    uint32_t acc = 0;
+    for (int32_t i = 0; i < n; i++)
+        acc += (uint32_t)(w[i] * (x[i] + offset));
+    return acc;
 }
 
 static mtf_status_t conv_prepare(mtf_model_t *m, mtf_node_t *node)
@@ -129,7 +169,11 @@ static mtf_status_t conv_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, input->dims[0] == output->dims[0], MTF_ERR_SHAPE, "batch of input and output differ");
     MTF_ENSURE(m, output->dims[3] == cout, MTF_ERR_SHAPE, "output has %d channels, filter %d", output->dims[3],
                cout);
-    MTF_ENSURE(m, fdepth > 0 && cin % fdepth == 0, MTF_ERR_SHAPE, "input depth %d is not a multiple of filter depth %d",
+    for (int i = 0; i < 4; i++) {
+        MTF_ENSURE(m, input->dims[i] > 0 && filter->dims[i] > 0 && output->dims[i] > 0, MTF_ERR_SHAPE,
+                   "input, filter and output dimensions must be positive");
+    }
+    MTF_ENSURE(m, cin % fdepth == 0, MTF_ERR_SHAPE, "input depth %d is not a multiple of filter depth %d",
                cin, fdepth);
     const int32_t groups = cin / fdepth;
     MTF_ENSURE(m, cout % groups == 0, MTF_ERR_SHAPE, "%d output channels do not split into %d groups", cout, groups);
@@ -151,11 +195,10 @@ static mtf_status_t conv_prepare(mtf_model_t *m, mtf_node_t *node)
     d->win.filter_w = filter->dims[2];
     MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
                             input->dims[2], output->dims[1], output->dims[2]));
+    MTF_TRY(mtf_window_check_steps(m, &d->win, input->dims[2], input->dims[3]));
     d->filter_depth = fdepth;
     d->per_group = cout / groups;
-    const int32_t taps = filter->dims[1] * filter->dims[2] * fdepth;
-    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout,
-                                   taps, 1, taps));
+    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout));
     mtf_node_set_data(node, d);
     return MTF_OK;
 }
@@ -179,12 +222,13 @@ static mtf_status_t conv_eval(mtf_model_t *m, mtf_node_t *node)
     const int32_t act_min = d->q.act_min, act_max = d->q.act_max;
     /* Locals, not d->..., in the loops: every int8 store may alias the op
      * data as far as the compiler knows, which would force reloads. */
-    const int32_t *const mult = mtf_cc_multiplier(&d->q), *const fold = mtf_cc_fold(&d->q);
+    const int32_t *const mult = mtf_cc_multiplier(&d->q);
     const int8_t *const shift = mtf_cc_shift(&d->q);
     const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
     /* With unit width dilation and one group, one filter row meets one
      * contiguous run of input: a single dot product per filter row. */
     const int runs = dil_w == 1 && fdepth == cin;
+    const int32_t c4 = runs ? cout & ~(int32_t)3 : 0;
 
     const int8_t *in_batch = (const int8_t *)input->data;
     const int8_t *weights = (const int8_t *)filter->data;
@@ -199,36 +243,38 @@ static mtf_status_t conv_eval(mtf_model_t *m, mtf_node_t *node)
                 const int32_t ix0 = ox * stride_w - pad_w;
                 int32_t fx0, fx1;
                 mtf_window_clip(ix0, dil_w, kw, in_w, &fx0, &fx1);
-                const int full = fy0 == 0 && fy1 == kh && fx0 == 0 && fx1 == kw;
                 /* Input at the first valid tap, for channel 0 of group 0 (the
                  * batch start when no tap is valid: nothing is read then). */
                 const int8_t *in_origin = in_batch;
                 if (fy1 > fy0 && fx1 > fx0)
                     in_origin += (iy0 + fy0 * dil_h) * row_len + (ix0 + fx0 * dil_w) * cin;
+                const int8_t *w_origin = weights + (fy0 * kw + fx0) * fdepth;
                 const int32_t run_len = (fx1 - fx0) * fdepth;
-                int32_t c = 0;
-                if (full && runs) {
-                    const full_window_t g = { kh, run_len, dil_h * row_len, kw * fdepth, filter_len };
-                    c = cout & ~(int32_t)3;
-                    conv_pixel_full4(in_origin, weights, c, &g, &d->q, out);
-                    out += c;
+                if (c4 > 0) {
+                    run_window_t g = { fy1 - fy0, run_len, dil_h * row_len, kw * fdepth, filter_len };
+                    if (g.x_row == run_len && g.w_row == run_len) { /* whole input rows: one run */
+                        g.run_len *= g.rows;
+                        g.rows = 1;
+                    }
+                    conv_pixel4(in_origin, w_origin, c4, &g, bias, &d->q, out);
+                    out += c4;
                 }
-                for (; c < cout; c++) {
+                for (int32_t c = c4; c < cout; c++) {
                     const int32_t group = c / d->per_group;
-                    const int8_t *w_c = weights + c * filter_len + (fy0 * kw + fx0) * fdepth;
+                    const int8_t *w_c = w_origin + c * filter_len;
                     const int8_t *x_c = in_origin + group * fdepth;
-                    int32_t acc = full ? fold[c] : mtf_conv_bias(bias, c);
+                    uint32_t acc = (uint32_t)mtf_conv_bias(bias, c);
                     for (int32_t fy = fy0; fy < fy1; fy++, w_c += kw * fdepth, x_c += dil_h * row_len) {
                         if (runs) {
-                            acc += full ? dot_i8(w_c, x_c, run_len) : dot_i8_offset(w_c, x_c, run_len, in_offset);
+                            acc += dot_i8_offset(w_c, x_c, run_len, in_offset);
                             continue;
                         }
                         const int8_t *w = w_c;
                         const int8_t *x = x_c;
                         for (int32_t fx = fx0; fx < fx1; fx++, w += fdepth, x += dil_w * cin)
-                            acc += full ? dot_i8(w, x, fdepth) : dot_i8_offset(w, x, fdepth, in_offset);
+                            acc += dot_i8_offset(w, x, fdepth, in_offset);
                     }
-                    *out++ = mtf_requant_i8(acc, mult[c], shift[c], out_offset, act_min, act_max);
+                    *out++ = mtf_requant_i8((int32_t)acc, mult[c], shift[c], out_offset, act_min, act_max);
                 }
             }
         }

@@ -5,10 +5,11 @@
  *
  * Layouts: input [N, H, W, Cin], filter [1, KH, KW, Cout], output
  * [N, OH, OW, Cout] with Cout = Cin * depth_multiplier; output channel c reads
- * input channel c / depth_multiplier. Windows wholly inside the input start
- * from the folded bias (see mtf_conv_channels_init); clipped ones add the
- * input offset tap by tap like the reference.
+ * input channel c / depth_multiplier. Like the reference, the input offset
+ * is added at every tap inside the input and padding taps are skipped.
  */
+#include <stdint.h>
+
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
 #include "mtf_window.h"
@@ -23,88 +24,183 @@ typedef struct {
     int32_t depth_multiplier;
 } dw_data_t;
 
-/* Channels accumulated together when the depth multiplier is 1: the inner
- * loop runs over contiguous channels of one tap, accumulators on the stack. */
-#define BLOCK 32
+/*
+ * The valid taps of one output pixel's window: ny rows of nx taps. From one
+ * tap to the next along a row the input advances x_step and the weights
+ * cout; at the end of a row the input advances x_row more and the weights
+ * w_row more.
+ */
+typedef struct {
+    int32_t ny, nx;
+    int32_t x_step, x_row;
+    int32_t cout, w_row;
+} dw_taps_t;
+
+/* Requantize four accumulators to out[0..3], channels c..c+3. */
+static inline void dw_store4(const mtf_conv_channels_t *q, const uint32_t a[4], int32_t c, int8_t *out)
+{
+    const int32_t *const mult = mtf_cc_multiplier(q);
+    const int8_t *const shift = mtf_cc_shift(q);
+    const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
+    if (q->right_only) {
+        for (int k = 0; k < 4; k++)
+            out[k] = mtf_requant_right_i8((int32_t)a[k], mult[c + k], -shift[c + k], out_offset, act_min, act_max);
+        return;
+    }
+    for (int k = 0; k < 4; k++)
+        out[k] = mtf_requant_i8((int32_t)a[k], mult[c + k], shift[c + k], out_offset, act_min, act_max);
+}
 
 /*
- * Channels [c_begin, cout) of one output pixel with depth multiplier 1:
- * ny x nx valid taps, x at the first tap's channel c_begin, w at its weights,
- * out at channel c_begin. x advances x_step per tap along a row and x_row per
- * row; w advances cout per tap and w_row per row.
+ * Depth multiplier 1: channels [0, count) (count a multiple of 4) of one
+ * output pixel, four at a time with the accumulators in registers across all
+ * taps. x is the input at the first valid tap (channel 0), w its weights.
+ * Sums wrap in uint32 like TFLite Micro's int32 accumulation in practice.
  */
-static void dw_pixel_m1(const mtf_conv_channels_t *q, const uint8_t *bias, const int8_t *x, const int8_t *w,
-                        int8_t *out, int32_t c_begin, int32_t cout, int32_t ny, int32_t nx, int32_t x_step, int32_t x_row,
-                        int32_t w_row, int full)
+static MTF_NOINLINE void dw_pixel4_m1(const mtf_conv_channels_t *q, const uint8_t *bias, const int8_t *x,
+                                      const int8_t *w, int8_t *out, int32_t count, const dw_taps_t *t)
 {
-    int32_t acc[BLOCK];
-    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
-    const int8_t *const shift = mtf_cc_shift(q);
-    const int32_t off = q->in_offset, out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
-    const int32_t count = cout - c_begin;
-    for (int32_t c0 = 0; c0 < count; c0 += BLOCK) {
-        const int32_t n = count - c0 < BLOCK ? count - c0 : BLOCK;
-        if (full) {
-            for (int32_t i = 0; i < n; i++)
-                acc[i] = fold[c_begin + c0 + i];
-        } else {
-            for (int32_t i = 0; i < n; i++)
-                acc[i] = mtf_conv_bias(bias, c_begin + c0 + i);
-        }
-        const int8_t *xr = x + c0, *wr = w + c0;
-        for (int32_t fy = 0; fy < ny; fy++, xr += x_row, wr += w_row) {
-            const int8_t *xt = xr, *wt = wr;
-            for (int32_t fx = 0; fx < nx; fx++, xt += x_step, wt += cout) {
-                if (full) {
-                    for (int32_t i = 0; i < n; i++)
-                        acc[i] += (int32_t)wt[i] * xt[i];
-                } else {
-                    for (int32_t i = 0; i < n; i++)
-                        acc[i] += (int32_t)wt[i] * (xt[i] + off);
+    const int32_t ny = t->ny, nx = t->nx, x_step = t->x_step, x_row = t->x_row, cout = t->cout, w_row = t->w_row;
+    const int32_t off = q->in_offset;
+#if MTF_DSP
+    /* Four channels per word: the offset goes on in packed 16-bit adds and
+     * each lane pair takes one 16x16 MAC (word loads: see MTF_ALIGN_MASK). */
+    const int packed = ((((uintptr_t)x | (uintptr_t)w | (uint32_t)x_step | (uint32_t)x_row | (uint32_t)cout |
+                          (uint32_t)w_row) & MTF_ALIGN_MASK) == 0);
+    const int32_t offp = (int32_t)(((uint32_t)off & 0xffffu) * 0x10001u);
+#endif
+    for (int32_t c = 0; c < count; c += 4, out += 4) {
+        uint32_t a[4];
+        for (int k = 0; k < 4; k++)
+            a[k] = (uint32_t)mtf_conv_bias(bias, c + k);
+        const int8_t *xt = x + c, *wt = w + c;
+#if MTF_DSP
+        if (packed) {
+            int32_t a0 = (int32_t)a[0], a1 = (int32_t)a[1], a2 = (int32_t)a[2], a3 = (int32_t)a[3];
+            for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
+                const int8_t *const x_end = xt + nx * x_step;
+                while (xt != x_end) {
+                    const int32_t xv = mtf_load4(xt), wv = mtf_load4(wt);
+                    const int32_t xe = mtf_sxtab16(offp, xv), xo = mtf_sxtab16_odd(offp, xv);
+                    const int32_t we = __sxtb16(wv), wo = mtf_sxtb16_odd(wv);
+                    a0 = __smlabb(we, xe, a0);
+                    a2 = __smlatt(we, xe, a2);
+                    a1 = __smlabb(wo, xo, a1);
+                    a3 = __smlatt(wo, xo, a3);
+                    xt += x_step;
+                    wt += cout;
                 }
             }
+            a[0] = (uint32_t)a0;
+            a[1] = (uint32_t)a1;
+            a[2] = (uint32_t)a2;
+            a[3] = (uint32_t)a3;
+            dw_store4(q, a, c, out);
+            continue;
         }
-        for (int32_t i = 0; i < n; i++)
-            out[c0 + i] = mtf_requant_i8(acc[i], mult[c_begin + c0 + i], shift[c_begin + c0 + i], out_offset, act_min,
-                                         act_max);
+#endif
+        uint32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
+            for (int32_t fx = 0; fx < nx; fx++, xt += x_step, wt += cout) {
+                a0 += (uint32_t)(wt[0] * (xt[0] + off));
+                a1 += (uint32_t)(wt[1] * (xt[1] + off));
+                a2 += (uint32_t)(wt[2] * (xt[2] + off));
+                a3 += (uint32_t)(wt[3] * (xt[3] + off));
+            }
+        }
+        a[0] = a0;
+        a[1] = a1;
+        a[2] = a2;
+        a[3] = a3;
+        dw_store4(q, a, c, out);
     }
 }
 
 /*
- * Channels [0, count) (count a multiple of 4) of one output pixel with depth
- * multiplier 1 whose kh x kw window lies inside the input: four channels at
- * a time with the accumulators in registers across all taps. x and w as in
- * dw_pixel_m1 (x_row: step from the end of one filter row to the next).
+ * Depth multiplier a multiple of 4: all output channels of one pixel, four
+ * at a time; the four share one input channel, so each input value (offset
+ * added once) feeds four MACs.
  */
-static MTF_NOINLINE void dw_pixel_full4(const mtf_conv_channels_t *q, const int8_t *x, const int8_t *w, int8_t *out,
-                                        int32_t count, int32_t kh, int32_t kw, int32_t x_step, int32_t x_row,
-                                        int32_t cout)
+static MTF_NOINLINE void dw_pixel4_shared(const mtf_conv_channels_t *q, const uint8_t *bias, const int8_t *x,
+                                          const int8_t *w, int8_t *out, int32_t depth_mult, const dw_taps_t *t)
 {
-    const int32_t *const mult = mtf_cc_multiplier(q), *const fold = mtf_cc_fold(q);
-    const int8_t *const shift = mtf_cc_shift(q);
-    const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
-    for (int32_t c = 0; c < count; c += 4) {
-        int32_t a0 = fold[c], a1 = fold[c + 1], a2 = fold[c + 2], a3 = fold[c + 3];
-        const int8_t *xt = x + c, *wt = w + c;
-        for (int32_t fy = 0; fy < kh; fy++, xt += x_row) {
-            for (int32_t fx = 0; fx < kw; fx++, xt += x_step, wt += cout) {
-                a0 += wt[0] * xt[0];
-                a1 += wt[1] * xt[1];
-                a2 += wt[2] * xt[2];
-                a3 += wt[3] * xt[3];
+    const int32_t ny = t->ny, nx = t->nx, x_step = t->x_step, x_row = t->x_row, cout = t->cout, w_row = t->w_row;
+    const int32_t off = q->in_offset;
+#if MTF_DSP
+    const int packed = ((((uintptr_t)w | (uint32_t)cout | (uint32_t)w_row) & MTF_ALIGN_MASK) == 0);
+#endif
+    for (int32_t c = 0; c < cout; c += 4, out += 4) {
+        uint32_t a0 = (uint32_t)mtf_conv_bias(bias, c), a1 = (uint32_t)mtf_conv_bias(bias, c + 1);
+        uint32_t a2 = (uint32_t)mtf_conv_bias(bias, c + 2), a3 = (uint32_t)mtf_conv_bias(bias, c + 3);
+        const int8_t *xt = x + c / depth_mult, *wt = w + c;
+#if MTF_DSP
+        /* Two taps per step, each input value against the four weights of a
+         * word: SMLABB/SMLATB take a 16-bit lane of the widened weights
+         * times the plain (offset) input, no packing of the input needed. */
+        if (packed) {
+            int32_t s0 = (int32_t)a0, s1 = (int32_t)a1, s2 = (int32_t)a2, s3 = (int32_t)a3;
+            for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
+                for (int32_t pairs = nx >> 1; pairs > 0; pairs--) {
+                    const int32_t x0 = xt[0] + off, x1 = xt[x_step] + off;
+                    const int32_t v0 = mtf_load4(wt), v1 = mtf_load4(wt + cout);
+                    const int32_t e0 = __sxtb16(v0), o0 = mtf_sxtb16_odd(v0);
+                    s0 = __smlabb(e0, x0, s0);
+                    s2 = __smlatb(e0, x0, s2);
+                    s1 = __smlabb(o0, x0, s1);
+                    s3 = __smlatb(o0, x0, s3);
+                    const int32_t e1 = __sxtb16(v1), o1 = mtf_sxtb16_odd(v1);
+                    s0 = __smlabb(e1, x1, s0);
+                    s2 = __smlatb(e1, x1, s2);
+                    s1 = __smlabb(o1, x1, s1);
+                    s3 = __smlatb(o1, x1, s3);
+                    xt += 2 * x_step;
+                    wt += 2 * cout;
+                }
+                if (nx & 1) {
+                    const int32_t x0 = xt[0] + off, v0 = mtf_load4(wt);
+                    const int32_t e0 = __sxtb16(v0), o0 = mtf_sxtb16_odd(v0);
+                    s0 = __smlabb(e0, x0, s0);
+                    s2 = __smlatb(e0, x0, s2);
+                    s1 = __smlabb(o0, x0, s1);
+                    s3 = __smlatb(o0, x0, s3);
+                    xt += x_step;
+                    wt += cout;
+                }
             }
-        }
-        if (q->right_only) {
-            out[c] = mtf_requant_right_i8(a0, mult[c], -shift[c], out_offset, act_min, act_max);
-            out[c + 1] = mtf_requant_right_i8(a1, mult[c + 1], -shift[c + 1], out_offset, act_min, act_max);
-            out[c + 2] = mtf_requant_right_i8(a2, mult[c + 2], -shift[c + 2], out_offset, act_min, act_max);
-            out[c + 3] = mtf_requant_right_i8(a3, mult[c + 3], -shift[c + 3], out_offset, act_min, act_max);
+            const uint32_t a[4] = { (uint32_t)s0, (uint32_t)s1, (uint32_t)s2, (uint32_t)s3 };
+            dw_store4(q, a, c, out);
             continue;
         }
-        out[c] = mtf_requant_i8(a0, mult[c], shift[c], out_offset, act_min, act_max);
-        out[c + 1] = mtf_requant_i8(a1, mult[c + 1], shift[c + 1], out_offset, act_min, act_max);
-        out[c + 2] = mtf_requant_i8(a2, mult[c + 2], shift[c + 2], out_offset, act_min, act_max);
-        out[c + 3] = mtf_requant_i8(a3, mult[c + 3], shift[c + 3], out_offset, act_min, act_max);
+#endif
+        for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
+            for (int32_t fx = 0; fx < nx; fx++, xt += x_step, wt += cout) {
+                const int32_t xv = *xt + off;
+                a0 += (uint32_t)(wt[0] * xv);
+                a1 += (uint32_t)(wt[1] * xv);
+                a2 += (uint32_t)(wt[2] * xv);
+                a3 += (uint32_t)(wt[3] * xv);
+            }
+        }
+        const uint32_t a[4] = { a0, a1, a2, a3 };
+        dw_store4(q, a, c, out);
+    }
+}
+
+/* Channels [c_begin, cout) of one output pixel, one at a time (any depth
+ * multiplier; the channels the four-wide kernels leave). */
+static void dw_pixel_rest(const mtf_conv_channels_t *q, const uint8_t *bias, const int8_t *x, const int8_t *w,
+                          int8_t *out, int32_t c_begin, int32_t depth_mult, const dw_taps_t *t)
+{
+    const int32_t *const mult = mtf_cc_multiplier(q);
+    const int8_t *const shift = mtf_cc_shift(q);
+    const int32_t off = q->in_offset;
+    for (int32_t c = c_begin; c < t->cout; c++) {
+        const int8_t *xt = x + c / depth_mult, *wt = w + c;
+        uint32_t acc = (uint32_t)mtf_conv_bias(bias, c);
+        for (int32_t fy = 0; fy < t->ny; fy++, xt += t->x_row, wt += t->w_row)
+            for (int32_t fx = 0; fx < t->nx; fx++, xt += t->x_step, wt += t->cout)
+                acc += (uint32_t)(*wt * (*xt + off));
+        out[c] = mtf_requant_i8((int32_t)acc, mult[c], shift[c], q->out_offset, q->act_min, q->act_max);
     }
 }
 
@@ -132,11 +228,15 @@ static mtf_status_t dw_prepare(mtf_model_t *m, mtf_node_t *node)
     const int32_t cin = input->dims[3];
     const int32_t cout = filter->dims[3];
     const int32_t multiplier = mtf_opt_i32(node, OPT_DEPTH_MULTIPLIER, 0);
+    for (int i = 0; i < 4; i++) {
+        MTF_ENSURE(m, input->dims[i] > 0 && filter->dims[i] > 0 && output->dims[i] > 0, MTF_ERR_SHAPE,
+                   "input, filter and output dimensions must be positive");
+    }
     MTF_ENSURE(m, filter->dims[0] == 1, MTF_ERR_SHAPE, "filter must be [1, KH, KW, C]");
     MTF_ENSURE(m, input->dims[0] == output->dims[0], MTF_ERR_SHAPE, "batch of input and output differ");
     MTF_ENSURE(m, output->dims[3] == cout, MTF_ERR_SHAPE, "output has %d channels, filter %d", output->dims[3],
                cout);
-    MTF_ENSURE(m, multiplier > 0 && cout == cin * multiplier, MTF_ERR_SHAPE,
+    MTF_ENSURE(m, multiplier > 0 && (int64_t)cout == (int64_t)cin * multiplier, MTF_ERR_SHAPE,
                "%d output channels are not %d input channels times depth multiplier %d", cout, cin, multiplier);
     if (bias != NULL) {
         MTF_ENSURE(m, bias->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "bias must be int32 (type %d)",
@@ -156,9 +256,9 @@ static mtf_status_t dw_prepare(mtf_model_t *m, mtf_node_t *node)
     d->win.filter_w = filter->dims[2];
     MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
                             input->dims[2], output->dims[1], output->dims[2]));
+    MTF_TRY(mtf_window_check_steps(m, &d->win, input->dims[2], input->dims[3]));
     d->depth_multiplier = multiplier;
-    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout, 1,
-                                   cout, filter->dims[1] * filter->dims[2]));
+    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout));
     mtf_node_set_data(node, d);
     return MTF_OK;
 }
@@ -175,66 +275,52 @@ static mtf_status_t dw_eval(mtf_model_t *m, mtf_node_t *node)
     const int32_t batches = input->dims[0], in_h = input->dims[1], in_w = input->dims[2], cin = input->dims[3];
     const int32_t out_h = output->dims[1], out_w = output->dims[2], cout = output->dims[3];
     const int32_t kh = d->win.filter_h, kw = d->win.filter_w, depth_mult = d->depth_multiplier;
+    const int32_t dil_h = d->win.dilation_h, dil_w = d->win.dilation_w;
     const int32_t row_len = in_w * cin;
-    const int32_t in_offset = d->q.in_offset, out_offset = d->q.out_offset;
-    const int32_t act_min = d->q.act_min, act_max = d->q.act_max;
-    /* Locals, not d->..., in the loops: every int8 store may alias the op
-     * data as far as the compiler knows, which would force reloads. */
-    const int32_t *const mult = mtf_cc_multiplier(&d->q), *const fold = mtf_cc_fold(&d->q);
-    const int8_t *const shift = mtf_cc_shift(&d->q);
     const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
+    /* The four-wide kernel for this depth multiplier, and the channels it covers. */
+    const int shared = depth_mult % 4 == 0;
+    const int32_t c4 = depth_mult == 1 ? cout & ~(int32_t)3 : (shared ? cout : 0);
 
     const int8_t *in_batch = (const int8_t *)input->data;
     const int8_t *weights = (const int8_t *)filter->data;
     int8_t *out = (int8_t *)output->data;
+    dw_taps_t t;
+    t.x_step = dil_w * cin;
+    t.cout = cout;
 
     for (int32_t b = 0; b < batches; b++, in_batch += in_h * row_len) {
         for (int32_t oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * stride_h - pad_h;
             int32_t fy0, fy1;
-            mtf_window_clip(iy0, d->win.dilation_h, kh, in_h, &fy0, &fy1);
-            for (int32_t ox = 0; ox < out_w; ox++) {
+            mtf_window_clip(iy0, dil_h, kh, in_h, &fy0, &fy1);
+            t.ny = fy1 - fy0;
+            int32_t nx_last = -1;
+            for (int32_t ox = 0; ox < out_w; ox++, out += cout) {
                 const int32_t ix0 = ox * stride_w - pad_w;
                 int32_t fx0, fx1;
-                mtf_window_clip(ix0, d->win.dilation_w, kw, in_w, &fx0, &fx1);
-                const int full = fy0 == 0 && fy1 == kh && fx0 == 0 && fx1 == kw;
+                mtf_window_clip(ix0, dil_w, kw, in_w, &fx0, &fx1);
                 const int32_t nx = fx1 - fx0;
-                /* Steps between taps, in elements: input along x and y, weights along x and y. */
-                const int32_t x_step = d->win.dilation_w * cin;
-                const int32_t y_step = d->win.dilation_h * row_len - nx * x_step;
-                const int32_t wy_step = (kw - nx) * cout;
-                const int8_t *in_origin = in_batch;
-                if (fy1 > fy0 && nx > 0)
-                    in_origin += (iy0 + fy0 * d->win.dilation_h) * row_len + (ix0 + fx0 * d->win.dilation_w) * cin;
-                const int8_t *w_origin = weights + (fy0 * kw + fx0) * cout;
-                if (depth_mult == 1) {
-                    int32_t c4 = 0;
-                    if (full) {
-                        c4 = cout & ~(int32_t)3;
-                        dw_pixel_full4(&d->q, in_origin, w_origin, out, c4, kh, kw, x_step, y_step, cout);
-                    }
-                    dw_pixel_m1(&d->q, bias, in_origin + c4, w_origin + c4, out + c4, c4, cout, fy1 - fy0, nx, x_step,
-                                y_step + nx * x_step, kw * cout, full);
-                    out += cout;
-                    continue;
+                if (nx != nx_last) { /* the steps change only where the window is clipped */
+                    nx_last = nx;
+                    t.nx = nx;
+                    t.x_row = dil_h * row_len - nx * t.x_step;
+                    t.w_row = (kw - nx) * cout;
                 }
-                for (int32_t c = 0; c < cout; c++) {
-                    const int8_t *x = in_origin + c / depth_mult;
-                    const int8_t *w = w_origin + c;
-                    int32_t acc;
-                    if (full) {
-                        acc = fold[c];
-                        for (int32_t fy = 0; fy < kh; fy++, x += y_step, w += wy_step)
-                            for (int32_t fx = 0; fx < kw; fx++, x += x_step, w += cout)
-                                acc += (int32_t)*w * *x;
-                    } else {
-                        acc = mtf_conv_bias(bias, c);
-                        for (int32_t fy = fy0; fy < fy1; fy++, x += y_step, w += wy_step)
-                            for (int32_t fx = fx0; fx < fx1; fx++, x += x_step, w += cout)
-                                acc += (int32_t)*w * (*x + in_offset);
-                    }
-                    *out++ = mtf_requant_i8(acc, mult[c], shift[c], out_offset, act_min, act_max);
+                /* Input at the first valid tap (the batch start when no tap
+                 * is valid: nothing is read then). */
+                const int8_t *x = in_batch;
+                if (t.ny > 0 && nx > 0)
+                    x += (iy0 + fy0 * dil_h) * row_len + (ix0 + fx0 * dil_w) * cin;
+                const int8_t *w = weights + (fy0 * kw + fx0) * cout;
+                if (c4 > 0) {
+                    if (shared)
+                        dw_pixel4_shared(&d->q, bias, x, w, out, depth_mult, &t);
+                    else
+                        dw_pixel4_m1(&d->q, bias, x, w, out, c4, &t);
                 }
+                if (c4 < cout)
+                    dw_pixel_rest(&d->q, bias, x, w, out, c4, depth_mult, &t);
             }
         }
     }

@@ -144,6 +144,10 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
     s = s < 31 + shift ? s : 31 + shift;
     d->multiplier = (int32_t)(((int64_t)multiplier << s) / (int64_t)d->count);
     d->shift = shift - s;
+    /* TFLite Micro shifts by these amounts in 32-bit arithmetic: outside
+     * [-31, 30] (scales 2^30 apart, only in hostile models) it is undefined. */
+    MTF_ENSURE(m, d->shift >= -31 && d->shift <= 30, MTF_ERR_UNSUPPORTED_TYPE,
+               "input and output scales are too far apart (shift %d)", d->shift);
     mtf_node_set_data(node, d);
     return MTF_OK;
 }

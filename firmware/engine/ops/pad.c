@@ -74,8 +74,11 @@ static mtf_status_t pad_prepare(mtf_model_t *m, mtf_node_t *node)
         int32_t lo = mtf_load_i32(paddings->data + 8 * (size_t)i);
         int32_t hi = mtf_load_i32(paddings->data + 8 * (size_t)i + 4);
         MTF_ENSURE(m, lo >= 0 && hi >= 0, MTF_ERR_UNSUPPORTED_TYPE, "negative padding on axis %d", i);
-        MTF_ENSURE(m, output->dims[i] == input->dims[i] + lo + hi, MTF_ERR_SHAPE,
-                   "output axis %d is %d, input plus paddings give %d", i, output->dims[i], input->dims[i] + lo + hi);
+        /* In 64 bits: hostile paddings near INT32_MAX must not overflow the check. */
+        const int64_t want = (int64_t)input->dims[i] + lo + hi;
+        MTF_ENSURE(m, (int64_t)output->dims[i] == want, MTF_ERR_SHAPE,
+                   "output axis %d is %d, not input %d plus paddings %d and %d", i, output->dims[i],
+                   input->dims[i], lo, hi);
         d->before[i] = lo;
     }
     mtf_node_set_data(node, d);

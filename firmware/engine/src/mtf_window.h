@@ -14,9 +14,54 @@
 #define MTF_WINDOW_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
+
+/* Cores with the DSP extension (M4, M7, M33, M55) take packed 16-bit MACs;
+ * everything else (M0+, hosts, Xtensa) the plain C loops beside them. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define MTF_DSP 1
+/* Whether word loads may be unaligned: the compiler says so (M4/M7/M33 by
+ * default); built with -mno-unaligned-access (where the trap is on) the
+ * packed paths need word-aligned data and check with this mask. */
+#if defined(__ARM_FEATURE_UNALIGNED) && __ARM_FEATURE_UNALIGNED
+#define MTF_ALIGN_MASK 0u
+#else
+#define MTF_ALIGN_MASK 3u
+#endif
+/* Four int8 values as one word (memcpy: an unaligned load where allowed). */
+static inline int32_t mtf_load4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+/* The even bytes of v (0 and 2) sign-extended into two 16-bit lanes, each
+ * added to the lane of a: one SXTAB16 (packed, so lanes never carry). */
+static inline int32_t mtf_sxtab16(int32_t a, int32_t v)
+{
+    return __sxtab16(a, v);
+}
+/* The same for the odd bytes (1 and 3), with the rotation SXTAB16 and
+ * SXTB16 take for free, which GCC does not fold by itself. */
+static inline int32_t mtf_sxtab16_odd(int32_t a, int32_t v)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+static inline int32_t mtf_sxtb16_odd(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+#else
+#define MTF_DSP 0
+#endif
 
 /* Keeps a hot kernel out of its caller, so each gets its own register
  * allocation (an optimisation only: harmless where unsupported). */
@@ -57,9 +102,28 @@ static inline mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int 
     MTF_ENSURE(m, want_h > 0 && want_w > 0, MTF_ERR_SHAPE, "window larger than the input");
     MTF_ENSURE(m, out_h == want_h && out_w == want_w, MTF_ERR_SHAPE,
                "output is %dx%d, padding and strides give %dx%d", out_h, out_w, want_h, want_w);
+    /* Bounds that keep the window arithmetic of eval (origins, clipping,
+     * dilated steps through the input) inside int32; real models are orders
+     * of magnitude below them, hostile ones must not make it undefined. */
+    const int64_t limit = (int64_t)1 << 28;
+    const int64_t span_h = (int64_t)(out_h - 1) * w->stride_h + (int64_t)(w->filter_h - 1) * w->dilation_h + 1;
+    const int64_t span_w = (int64_t)(out_w - 1) * w->stride_w + (int64_t)(w->filter_w - 1) * w->dilation_w + 1;
+    MTF_ENSURE(m, span_h <= limit && span_w <= limit && in_h <= limit && in_w <= limit, MTF_ERR_UNSUPPORTED_TYPE,
+               "window geometry too large");
     int32_t offset;
     w->pad_h = mtf_padding(w->stride_h, w->dilation_h, in_h, w->filter_h, out_h, &offset);
     w->pad_w = mtf_padding(w->stride_w, w->dilation_w, in_w, w->filter_w, out_w, &offset);
+    return MTF_OK;
+}
+
+/* The dilated steps of a convolution through an [.., in_w, channels] input,
+ * dilation_h rows and dilation_w pixels, must fit int32 (hostile models). */
+static inline mtf_status_t mtf_window_check_steps(mtf_model_t *m, const mtf_window_t *w, int32_t in_w,
+                                                  int32_t channels)
+{
+    const int64_t limit = (int64_t)1 << 28;
+    MTF_ENSURE(m, (int64_t)w->dilation_h * in_w * channels <= limit && (int64_t)w->dilation_w * channels <= limit,
+               MTF_ERR_UNSUPPORTED_TYPE, "dilation too large for the input");
     return MTF_OK;
 }
 
@@ -106,18 +170,43 @@ static inline int32_t mtf_mul_by_qm_fast(int32_t x, int32_t multiplier, int shif
     return (high >> right) + ((high & mask) > threshold ? 1 : 0);
 }
 
-/* mtf_mul_by_qm_fast for shift = -right <= 0, the common case (multipliers
- * below 1): no left shift to prepare. */
+/*
+ * mtf_mul_by_qm_fast for shift = -right <= -1, the common case (multipliers
+ * below one half), with both roundings in one 64-bit sum. With
+ * y = x * multiplier + 2^30, the doubling high half is h = floor(y / 2^31),
+ * and RoundingDivideByPOT(h, right) = floor((h + 2^(right-1) - [h < 0]) / 2^right)
+ * (half away from zero). h < 0 exactly when y < 0, and for an integer k
+ * floor((floor(y / 2^31) + k) / 2^right) = floor((y + k * 2^31) / 2^(31 + right)),
+ * so the result is the high word of y + k * 2^31 shifted right by right - 1.
+ */
 static inline int32_t mtf_mul_by_qm_right(int32_t x, int32_t multiplier, int right)
 {
-    const int64_t ab = (int64_t)x * multiplier;
-    const int32_t high = (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
-    const int32_t mask = (int32_t)((1u << right) - 1u);
-    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
-    return (high >> right) + ((high & mask) > threshold ? 1 : 0);
+    const int64_t y = (int64_t)x * multiplier + ((int64_t)1 << 30);
+    const uint32_t k = (1u << (right - 1)) - (uint32_t)(y < 0); /* >= 0 */
+    const int64_t z = y + (int64_t)((uint64_t)k << 31);
+    return (int32_t)(z >> 32) >> (right - 1);
 }
 
-/* Requantize one int32 accumulator to the int8 output (shift <= 0). */
+/*
+ * An int8 output's quantization is usable for a fused activation: a zero
+ * point in the int8 range and a scale that puts the activation bounds (at
+ * most 6.0 in magnitude) well inside int32, so that quantizing them in
+ * mtf_activation_range_quantized stays defined. Hostile models only: a real
+ * int8 scale is many orders of magnitude above 6 / 2^30.
+ */
+static inline mtf_status_t mtf_check_act_output(mtf_model_t *m, int activation, const mtf_tensor_t *output)
+{
+    MTF_ENSURE(m, output->zero_point >= -128 && output->zero_point <= 127, MTF_ERR_UNSUPPORTED_TYPE,
+               "output zero point %d is outside the int8 range", output->zero_point);
+    if (activation != MTF_ACT_NONE) {
+        const float six = 6.0f / output->scale;
+        MTF_ENSURE(m, six > -1.0e9f && six < 1.0e9f, MTF_ERR_UNSUPPORTED_TYPE,
+                   "output scale too small for a fused activation");
+    }
+    return MTF_OK;
+}
+
+/* Requantize one int32 accumulator to the int8 output (shift <= -1). */
 static inline int8_t mtf_requant_right_i8(int32_t acc, int32_t multiplier, int right, int32_t out_offset,
                                           int32_t act_min, int32_t act_max)
 {
@@ -138,20 +227,22 @@ static inline int8_t mtf_requant_i8(int32_t acc, int32_t multiplier, int shift, 
 }
 
 /*
- * Per-output-channel data of a convolution. The three per-channel arrays sit
- * in one persistent block behind one pointer, so each convolution pays for
- * one pointer and one alignment pad instead of three (arena bytes count: the
- * engine must not need more arena than TFLite Micro does):
+ * Per-output-channel data of a convolution: the two per-channel arrays sit in
+ * one persistent block behind one pointer, so each convolution pays for one
+ * pointer and one alignment pad instead of two. 5 bytes per channel against
+ * TFLite Micro's 8 (the engine must not need more arena than TFLite Micro):
  *   int32_t multiplier[channels]  Q31 significand of in_scale * filter_scale[c] / out_scale
- *   int32_t fold[channels]        bias[c] + input_offset * (sum of channel c's weights)
  *   int8_t  shift[channels]       power-of-two exponent of the same multiplier
+ * The bias is read from the model at eval (it is constant, so it costs no
+ * arena), and the kernels add the input offset to the input values as the
+ * reference does, which a packed 16-bit add makes nearly free on DSP cores.
  */
 typedef struct {
     int32_t *table;
     int32_t channels;
     int32_t act_min, act_max;
     int32_t in_offset, out_offset;
-    int32_t right_only; /* every shift <= 0: eval may use mtf_requant_right_i8 */
+    int32_t right_only; /* every shift <= -1: eval may use mtf_requant_right_i8 */
 } mtf_conv_channels_t;
 
 static inline const int32_t *mtf_cc_multiplier(const mtf_conv_channels_t *q)
@@ -159,29 +250,22 @@ static inline const int32_t *mtf_cc_multiplier(const mtf_conv_channels_t *q)
     return q->table;
 }
 
-static inline const int32_t *mtf_cc_fold(const mtf_conv_channels_t *q)
-{
-    return q->table + q->channels;
-}
-
 static inline const int8_t *mtf_cc_shift(const mtf_conv_channels_t *q)
 {
-    return (const int8_t *)(const void *)(q->table + 2 * (size_t)q->channels);
+    return (const int8_t *)(const void *)(q->table + q->channels);
 }
 
 /*
  * Quantization of a convolution, as TFLite Micro's
  * PopulateConvolutionQuantizationParams computes it (double math, per channel
- * or one scale broadcast), plus the folded bias that lets eval skip adding
- * the input offset at every tap of a window lying wholly inside the input:
- * sum w * (x + off) == sum w * x + off * sum w, exactly, in wrapping int32.
- * Channel c's weights are count values at weights[c * c_step + k * k_step].
+ * or one scale broadcast). The bias, when present, must be constant (it is
+ * read straight from the model at eval).
  */
 static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_channels_t *q, const mtf_tensor_t *input,
                                                   const mtf_tensor_t *filter, const mtf_tensor_t *bias,
-                                                  const mtf_tensor_t *output, int activation, int32_t channels,
-                                                  int32_t c_step, int32_t k_step, int32_t count)
+                                                  const mtf_tensor_t *output, int activation, int32_t channels)
 {
+    MTF_ENSURE(m, channels > 0, MTF_ERR_SHAPE, "no output channels");
     MTF_ENSURE(m, filter->q_count == 1 || filter->q_count == channels, MTF_ERR_BAD_MODEL,
                "filter has %d scales for %d output channels", filter->q_count, channels);
     if (filter->q_count > 1) {
@@ -189,34 +273,41 @@ static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_chann
                    MTF_ERR_BAD_MODEL, "filter quantized_dimension %d does not hold the %d output channels",
                    filter->q_dim, channels);
     }
+    MTF_ENSURE(m, filter->data != NULL && (filter->flags & MTF_TENSOR_CONST), MTF_ERR_UNSUPPORTED_TYPE,
+               "non-constant filter");
+    MTF_ENSURE(m, bias == NULL || (bias->data != NULL && (bias->flags & MTF_TENSOR_CONST)), MTF_ERR_UNSUPPORTED_TYPE,
+               "non-constant bias");
     MTF_ENSURE(m, input->scale > 0.0f && output->scale > 0.0f, MTF_ERR_BAD_MODEL,
                "input and output need a positive scale");
+    MTF_TRY(mtf_check_act_output(m, activation, output));
     MTF_TRY(mtf_activation_range_quantized(m, activation, output, &q->act_min, &q->act_max));
     q->in_offset = -input->zero_point;
     q->out_offset = output->zero_point;
+    /* The input offset is added to int8 values in 16-bit lanes on DSP cores. */
+    MTF_ENSURE(m, q->in_offset >= -128 && q->in_offset <= 128, MTF_ERR_UNSUPPORTED_TYPE,
+               "input zero point %d is outside the int8 range", input->zero_point);
     q->channels = channels;
-    q->table = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * (2 * sizeof(int32_t) + 1));
+    q->table = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * (sizeof(int32_t) + 1));
     if (q->table == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
     int32_t *const multiplier = q->table;
-    int32_t *const fold = q->table + channels;
-    int8_t *const shifts = (int8_t *)(void *)(q->table + 2 * (size_t)channels);
+    int8_t *const shifts = (int8_t *)(void *)(q->table + channels);
     const double in_scale = (double)input->scale;
     const double out_scale = (double)output->scale;
-    const int8_t *w = (const int8_t *)filter->data;
     q->right_only = 1;
     for (int32_t c = 0; c < channels; c++) {
         double filter_scale = (double)mtf_tensor_scale(filter, filter->q_count > 1 ? (int)c : 0);
         int shift;
         mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &multiplier[c], &shift);
+        /* TFLite Micro shifts left by (1 << shift): beyond 30 its arithmetic
+         * is undefined, so such a scale has no result to reproduce. */
+        MTF_ENSURE(m, shift <= 30, MTF_ERR_UNSUPPORTED_TYPE,
+                   "channel %d: output multiplier 2^%d is too large", c, shift);
+        /* INT32_MIN (a scale near -1 rounded) would make the doubling high
+         * multiply saturate, which the fast requantization leaves out. */
+        MTF_ENSURE(m, multiplier[c] != INT32_MIN, MTF_ERR_UNSUPPORTED_TYPE, "channel %d: multiplier -1", c);
         shifts[c] = (int8_t)shift;
-        q->right_only &= shift <= 0;
-        uint32_t sum = 0;
-        const int8_t *wc = w + (size_t)c * (size_t)c_step;
-        for (int32_t k = 0; k < count; k++)
-            sum += (uint32_t)(int32_t)wc[(size_t)k * (size_t)k_step];
-        uint32_t b = bias != NULL ? (uint32_t)mtf_load_i32(bias->data + 4 * (size_t)c) : 0u;
-        fold[c] = (int32_t)(b + (uint32_t)q->in_offset * sum);
+        q->right_only &= shift <= -1;
     }
     return MTF_OK;
 }
@@ -269,6 +360,7 @@ static inline mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
     d->win.dilation_w = 1;
     MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
                             input->dims[2], output->dims[1], output->dims[2]));
+    MTF_TRY(mtf_check_act_output(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output));
     MTF_TRY(mtf_activation_range_quantized(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output, &d->act_min,
                                            &d->act_max));
     mtf_node_set_data(node, d);
