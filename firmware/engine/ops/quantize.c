@@ -62,6 +62,8 @@ static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
     if (!from_float) {
         int shift;
         mtf_quantize_multiplier((double)in->scale / (double)out->scale, &d->multiplier, &shift);
+        /* Beyond a left shift of 31 the int32 arithmetic is undefined (TFLite Micro's too). */
+        MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "input/output scale ratio out of range");
         d->shift = shift;
     }
     switch (out->dtype) {

@@ -31,8 +31,15 @@ void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
 
 static int32_t quantize_in_output(float value, const mtf_tensor_t *output)
 {
-    /* float division then roundf, exactly as TFLite's quantize lambda. */
-    return output->zero_point + (int32_t)roundf(value / output->scale);
+    /* float division then roundf, exactly as TFLite's quantize lambda. A hostile
+     * scale can push the quotient past int32, where the cast is undefined: clamp
+     * first (any such value is far outside every output range anyway). */
+    float r = roundf(value / output->scale);
+    if (!(r > -1073741824.0f))
+        r = -1073741824.0f;
+    if (r > 1073741824.0f)
+        r = 1073741824.0f;
+    return (int32_t)((int64_t)output->zero_point + (int32_t)r);
 }
 
 mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, const mtf_tensor_t *output,
