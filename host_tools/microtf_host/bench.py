@@ -547,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         rows,
     )
 
+    board_table(models)
     lat = host_latency_table(models, blobs, args.quick, failures)
     viper_table(models, blobs, lat, args.quick, failures)
     check_table(models, m4)
@@ -554,6 +555,18 @@ def main(argv: list[str] | None = None) -> int:
     for f in failures:
         print(f"  - {f}")
     return 0
+
+
+def board_table(models: list[qv.VectorModel]) -> None:
+    """Instructions per inference through MicroPython on the emulated board: _microtf beside viper."""
+    from . import board_bench
+
+    print("\nMicroPython on the emulated board qemu_m4 (-icount shift=0): instructions per inference", flush=True)
+    print(board_bench.format_table(board_bench.measure([vm.path for vm in models])))
+    print(
+        "  measured as N x m.invoke() minus an empty loop, so the MicroPython call is included;"
+        " models over 120 KB are read from flash."
+    )
 
 
 # ---- 5. microtf check, every model ----
