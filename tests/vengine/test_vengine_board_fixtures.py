@@ -2,7 +2,8 @@
 ints, single floats), in one boot, bit for bit against TFLite Micro: the
 paths where 32-bit arithmetic could differ (requantization shifts, dilation,
 groups, depth multipliers, float QUANTIZE thresholds, DEQUANTIZE tables,
-SOFTMAX reciprocals with int8 and int16 outputs)."""
+SOFTMAX reciprocals with int8 and int16 outputs, ADD/SUB/MUL requantization
+with broadcasting, MEAN's folded multiplier, the activation tables)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ NAMES = [
     "elementwise/softmax_beta7000",
     "elementwise/softmax_int16_out_beta",
     "elementwise/softmax_r40_asym",
+    "elementwise/add_bcast_channel",
+    "elementwise/add_relu6",
+    "elementwise/mul_big_scales",
+    "elementwise/mul_se",
+    "elementwise/hswish_r4",
+    "elementwise/sigmoid_r6",
+    "elementwise/tanh_r3",
+    "elementwise/relu_asym",
+    "conv/mean_gap",
+    "conv/mean_axis1_keepdims",
+    "conv/pad_then_conv_valid",
+    "movement/strided_slice_random",
+    "movement/split_v_uneven",
 ]
 STEPS = 6
 
@@ -53,7 +67,7 @@ def test_fixtures_on_emulated_board(tmp_path) -> None:
         data = tmp_path / f"in{j}.bin"
         data.write_bytes(b"".join(x.tobytes() for s in samples for x in s))
         manifest.append(f"{path} {data}")
-        outs = tflm.run(model, samples)
+        outs = tflm.run(model, samples, arena_size=1 << 20)
         expected += [f"R {j} {k} " + "".join(y.tobytes().hex() for y in outs[k]) for k in range(STEPS)]
     man = tmp_path / "manifest.txt"
     man.write_text("\n".join(manifest) + "\n")

@@ -10,9 +10,16 @@ from microtf_host import tflm
 from microtf_host.engine import Engine, arena_needed, list_ops
 from vhelpers import HERE, LSTM, MODELS, plan_of_c_engine, run_micropython, run_vengine
 
-STEPS = {"sine_int8": 200, "hello_world_int8": 200, "sine_float": 100, "gesture_int8": 100}
+STEPS = {
+    "sine_int8": 200,
+    "hello_world_int8": 200,
+    "sine_float": 100,
+    "gesture_int8": 100,
+    "micro_speech_quantized": 40,
+    "person_detect": 3,
+}
 # Models whose every op runs without allocating (float32 FULLY_CONNECTED allocates floats).
-HEAPLOCK = {"sine_int8", "hello_world_int8", "gesture_int8"}
+HEAPLOCK = {"sine_int8", "hello_world_int8", "gesture_int8", "micro_speech_quantized", "person_detect"}
 
 
 def _samples(eng: Engine, steps: int, seed: int) -> list[list[np.ndarray]]:
@@ -49,7 +56,7 @@ def test_bit_exact_with_tflite_micro(name: str, tmp_path) -> None:
             assert np.array_equal(x, y), f"step {k} output {j}: {x.ravel()[:8]} vs {y.ravel()[:8]}"
             distinct.add(x.tobytes())
     # Not a saturated constant output.
-    assert len(distinct) > 10
+    assert len(distinct) > min(10, len(samples) // 2)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -67,6 +67,8 @@ MODELS = {
     "hello_world_int8": SHARED / "hello_world_int8.tflite",
     "sine_float": SITE / "tflite_micro" / "python" / "tflite_micro" / "sine_float.tflite",
     "gesture_int8": ROOT / "models" / "gesture" / "gesture_int8.tflite",
+    "micro_speech_quantized": SHARED / "micro_speech_quantized.tflite",
+    "person_detect": SHARED / "person_detect.tflite",
 }
 LSTM = SHARED / "trained_lstm_int8.tflite"
 

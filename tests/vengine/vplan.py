@@ -8,6 +8,6 @@ for path in sys.argv[1:]:
     with open(path, "rb") as f:
         m = VModel(f.read())
     print("head", m.head_size)
-    for t in m.tensors:
-        if t.offset >= 0:
-            print(t.index, t.offset)
+    p = m.plan
+    for k in range(0, len(p), 2):
+        print(p[k], p[k + 1])

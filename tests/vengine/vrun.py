@@ -1,11 +1,11 @@
 """Runs a model on the viper engine under MicroPython (driven by the tests).
 
-    micropython vrun.py MODEL INPUTS OUTPUTS [heaplock] [reset_each]
+    micropython vrun.py MODEL INPUTS OUTPUTS [heaplock] [reset_each] [reset_at=K]
 
 INPUTS holds, for each step, the raw bytes of every input in order; OUTPUTS
 receives, for each step, the raw bytes of every output. Prints one line
 "ok steps arena ops" at the end. With heaplock, every invoke() runs under
-micropython.heap_lock().
+micropython.heap_lock(). reset_at=K calls reset() before step K.
 """
 
 import sys
@@ -22,6 +22,10 @@ def main():
         data = f.read()
     heaplock = "heaplock" in args
     reset_each = "reset_each" in args
+    reset_at = -1
+    for a in args:
+        if a.startswith("reset_at="):
+            reset_at = int(a[9:])
     m = VModel(model)
     ins = [m.input(i) for i in range(m.input_count())]
     outs = [m.output(i) for i in range(m.output_count())]
@@ -36,7 +40,7 @@ def main():
             n = len(b)
             b[0:n] = src[base : base + n]
             base += n
-        if reset_each:
+        if reset_each or k == reset_at:
             m.reset()
         if heaplock:
             micropython.heap_lock()

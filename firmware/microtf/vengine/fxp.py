@@ -23,23 +23,30 @@ import micropython
 RQ_OUT_OFFSET = 0
 RQ_ACT_MIN = 1
 RQ_ACT_MAX = 2
-RQ_SIZE = 3
+RQ_PERIOD = 3  # mult/shift hold this many entries, used in turn (channels)
+RQ_SIZE = 4
 
 
 @micropython.viper
 def requant(acc: ptr32, out: ptr8, n: int, mult: ptr32, shift: ptr32, prm: ptr32):
-    """out[i] = clamp(MultiplyByQuantizedMultiplier(acc[i], mult[i], shift[i]) + out_offset)."""
+    """out[i] = clamp(MultiplyByQuantizedMultiplier(acc[i], mult[c], shift[c]) + out_offset),
+    c = i mod prm[RQ_PERIOD] (one multiplier per channel, channels innermost)."""
     one = 1  # not a literal: 1 << 31 would fold into a long-int object on 32-bit ports
     b31 = one << 31
     m32 = b31 | (b31 - 1)
     out_offset = (int(prm[0]) ^ b31) - b31
     act_min = (int(prm[1]) ^ b31) - b31
     act_max = (int(prm[2]) ^ b31) - b31
+    period = int(prm[3])
+    c = 0
     i = 0
     while i < n:
         x = (int(acc[i]) ^ b31) - b31
-        s = (int(shift[i]) ^ b31) - b31
-        m = (int(mult[i]) ^ b31) - b31
+        s = (int(shift[c]) ^ b31) - b31
+        m = (int(mult[c]) ^ b31) - b31
+        c += 1
+        if c == period:
+            c = 0
         right = 0
         if s > 0:
             x = (((x << s) & m32) ^ b31) - b31

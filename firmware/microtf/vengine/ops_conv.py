@@ -213,20 +213,20 @@ class _Conv:
         self.t_in, self.t_out, self.filt = inp, out, filt
         self.kernel = kernel
         lo, hi = exact.activation_range(activation, out.scale, out.zero_point, -128, 127)
-        self.rq = array.array("i", [out.zero_point, lo, hi])
+        self.rq = array.array("i", [out.zero_point, lo, hi, channels])
         out_w = out.shape[2]
         n = out_w * channels
-        self.mult = array.array("i", bytes(4 * n))
-        self.shift = array.array("i", bytes(4 * n))
+        # One multiplier per channel: requant cycles through them along the output row.
+        self.mult = array.array("i", bytes(4 * channels))
+        self.shift = array.array("i", bytes(4 * channels))
         cache = {}
+        bits = filt.scale_bits
+        in_scale, out_scale = inp.scale, out.scale
         for c in range(channels):
-            fs = filt.scale_bits[c if filt.q_count > 1 else 0]
+            fs = bits[c if filt.q_count > 1 else 0]
             if fs not in cache:
-                cache[fs] = exact.product_ratio_multiplier(inp.scale, exact.from_f32_bits(fs), out.scale)
-            m, s = cache[fs]
-            for ox in range(out_w):
-                self.mult[ox * channels + c] = m
-                self.shift[ox * channels + c] = s
+                cache[fs] = exact.product_ratio_multiplier(in_scale, exact.from_f32_bits(fs), out_scale)
+            self.mult[c], self.shift[c] = cache[fs]
         self.chan = array.array("i", bytes(4 * 3 * channels))
         for c in range(channels):
             self.chan[c] = _load_i32(bias.buf, c) if bias is not None else 0

@@ -104,8 +104,9 @@ class FullyConnectedInt8:
         shift = array.array("i", bytes(4 * max(out_depth, 1)))
         n_mult = w.q_count if per_channel else 1
         ms = []
+        w_scales = w.scales
         for c in range(n_mult):
-            product = exact.mul_d(inp.scale, w.scales[c])
+            product = exact.mul_d(inp.scale, w_scales[c])
             if not per_channel and bias is not None:
                 diff = exact.sub_d(product, bias.scale)
                 diff = (abs(diff[0]), diff[1])
@@ -121,7 +122,7 @@ class FullyConnectedInt8:
         in_offset = -inp.zero_point
         w_offset = 0 if per_channel else -w.zero_point
         lo, hi = exact.activation_range(activation, out.scale, out.zero_point, -128, 127)
-        self.rq = array.array("i", [out.zero_point, lo, hi])
+        self.rq = array.array("i", [out.zero_point, lo, hi, max(out_depth, 1)])
         self.prm = array.array("i", [depth, out_depth, w_offset, in_offset])
         fold = array.array("i", bytes(4 * max(out_depth, 1)))
         wd = w.buf

@@ -1,11 +1,15 @@
 """MAX_POOL_2D and AVERAGE_POOL_2D, int8, as the C engine's ops/max_pool_2d.c
-and ops/average_pool_2d.c (prepare: mtf_pool_prepare in mtf_window.h)."""
+and ops/average_pool_2d.c (prepare: mtf_pool_prepare in mtf_window.h), and
+MEAN as ops/mean.c."""
+
+import array
 
 import micropython
 
 from . import exact
 from . import window as W
-from .model import INT8
+from .fxp import requant
+from .model import INT8, INT32
 
 # 1e-6 as a double (0x3EB0C6F7A0B5ED8D): the scale tolerance of TFLite Micro's pools.
 _ONE_MILLIONTH = (0x10C6F7A0B5ED8D, -72)
@@ -170,3 +174,192 @@ def prepare_max_pool_2d(model, node):
 def prepare_average_pool_2d(model, node):
     return _prepare(model, node, _avg_row, True)
 
+
+
+# ---- MEAN (ops/mean.c: int8 over any axes, keep_dims or not) ----
+
+_M_DIMS = 2
+_M_STRIDES = 8
+_M_IDXK = 14
+_M_IDXR = 20
+_M_ZP = 26
+
+
+@micropython.viper
+def _mean_sums(x: ptr8, acc: ptr32, p: ptr32):
+    """acc[o] = sum of the int8 values reduced into output o, minus zp_in * count (int32 wrap)."""
+    one = 1
+    b31 = one << 31
+    nk = int(p[0])
+    nr = int(p[1])
+    zp_total = (int(p[26]) ^ b31) - b31
+    k = 0
+    while k < nk:
+        p[14 + k] = 0
+        k += 1
+    base = 0
+    o = 0
+    while True:
+        s = 0
+        if nr == 0:
+            s = (int(x[base]) ^ 128) - 128
+        else:
+            k = 0
+            while k < nr:
+                p[20 + k] = 0
+                k += 1
+            b = base
+            inner_n = int(p[2 + nk + nr - 1])
+            inner_st = int(p[8 + nk + nr - 1])
+            while True:
+                q = b
+                i = 0
+                while i < inner_n:
+                    s += (int(x[q]) ^ 128) - 128
+                    q += inner_st
+                    i += 1
+                k = nr - 2
+                while k >= 0:
+                    b += int(p[8 + nk + k])
+                    v = int(p[20 + k]) + 1
+                    if v < int(p[2 + nk + k]):
+                        p[20 + k] = v
+                        break
+                    b -= int(p[8 + nk + k]) * int(p[2 + nk + k])
+                    p[20 + k] = 0
+                    k -= 1
+                if k < 0:
+                    break
+        acc[o] = s - zp_total
+        o += 1
+        k = nk - 1
+        while k >= 0:
+            base += int(p[8 + k])
+            v = int(p[14 + k]) + 1
+            if v < int(p[2 + k]):
+                p[14 + k] = v
+                break
+            base -= int(p[8 + k]) * int(p[2 + k])
+            p[14 + k] = 0
+            k -= 1
+        if k < 0:
+            break
+
+
+class Mean:
+    def __init__(self, inp, out, prm, n, mult, shift, rq):
+        self.t_in, self.t_out, self.prm, self.n = inp, out, prm, n
+        self.mult, self.shift, self.rq = mult, shift, rq
+        self.acc = array.array("i", bytes(4 * max(n, 1)))
+
+    def bind(self):
+        self.x = self.t_in.buf
+        self.y = self.t_out.buf
+
+    def eval(self):
+        _mean_sums(self.x, self.acc, self.prm)  # type: ignore[arg-type]  # arrays are viper pointers
+        requant(self.acc, self.y, self.n, self.mult, self.shift, self.rq)  # type: ignore[arg-type]  # arrays are viper pointers
+
+
+def prepare_mean(model, node):
+    if len(node.inputs) != 2 or len(node.outputs) != 1:
+        raise ValueError("bad model: expects 2 inputs and 1 output")
+    inp = model.tensor(node, 0)
+    axis = model.tensor(node, 1)
+    out = model.tensor(node, 0, True)
+    if inp is None or axis is None or out is None:
+        raise ValueError("bad model: missing tensor")
+    if inp.dtype != INT8 or out.dtype != INT8:
+        raise ValueError("only int8 input and output are supported (input type %d, output type %d)"
+                         % (inp.dtype, out.dtype))
+    if axis.dtype != INT32:
+        raise ValueError("bad model: axis must be int32")
+    if not axis.const:
+        raise ValueError("non-constant axis")
+    nd = len(inp.shape)
+    if nd < 1:
+        raise ValueError("scalar input")
+    if inp.q_count < 1 or out.q_count < 1:
+        raise ValueError("bad model: input and output must be quantized")
+    reduced = [False] * nd
+    ab = axis.buf
+    for i in range(axis.elements()):
+        v = ab[4 * i] | (ab[4 * i + 1] << 8) | (ab[4 * i + 2] << 16) | (ab[4 * i + 3] << 24)
+        a = v - (1 << 32) if v & 0x80000000 else v
+        r = a + nd if a < 0 else a
+        if not 0 <= r < nd:
+            raise ValueError("axis %d out of range for rank %d" % (a, nd))
+        reduced[r] = True
+    keep = node.options.u8(0, 0) != 0
+    strides = [0] * nd
+    st = 1
+    for i in range(nd - 1, -1, -1):
+        strides[i] = st
+        st *= inp.shape[i]
+    count = 1
+    out_elems = 1
+    n_kept = 0
+    for i in range(nd):
+        if reduced[i]:
+            count *= inp.shape[i]
+        else:
+            out_elems *= inp.shape[i]
+            n_kept += 1
+    if keep:
+        if len(out.shape) != nd:
+            raise ValueError("keep_dims output must have rank %d" % nd)
+        for i in range(nd):
+            if out.shape[i] != (1 if reduced[i] else inp.shape[i]):
+                raise ValueError("output axis %d is %d" % (i, out.shape[i]))
+    else:
+        if not (len(out.shape) == n_kept or (n_kept == 0 and len(out.shape) == 1)):
+            raise ValueError("output rank %d, expected %d" % (len(out.shape), n_kept))
+        j = 0
+        for i in range(nd):
+            if j >= len(out.shape):
+                break
+            if reduced[i]:
+                continue
+            if out.shape[j] != inp.shape[i]:
+                raise ValueError("output axis %d is %d" % (j, out.shape[j]))
+            j += 1
+    prm = array.array("i", bytes(4 * 27))
+    dims: list = []
+    strd: list = []
+    n_k = 0
+    for pas in (False, True):
+        first = len(dims)
+        for i in range(nd):
+            if reduced[i] != pas or inp.shape[i] == 1:
+                continue
+            if len(dims) > first and strd[-1] == strides[i] * inp.shape[i]:
+                dims[-1] *= inp.shape[i]
+                strd[-1] = strides[i]
+            else:
+                dims.append(inp.shape[i])
+                strd.append(strides[i])
+        if not pas:
+            n_k = len(dims)
+    if out.elements() != out_elems:
+        raise ValueError("output has %d elements, expected %d" % (out.elements(), out_elems))
+    if count <= 0:
+        raise ValueError("empty reduction")
+    prm[0] = n_k
+    prm[1] = len(dims) - n_k
+    for k in range(len(dims)):
+        prm[_M_DIMS + k] = dims[k]
+        prm[_M_STRIDES + k] = strd[k]
+    zp_total = (inp.zero_point * count) & 0xFFFFFFFF
+    prm[_M_ZP] = zp_total - (1 << 32) if zp_total & 0x80000000 else zp_total
+    mult, shift = exact.ratio_multiplier(inp.scale, out.scale)
+    s = len(bin(count)) - 3  # floor(log2(count))
+    s = min(s, 32, 31 + shift)
+    if s < 0 or not -31 <= shift - s <= 30:
+        # As the C engine: TFLite Micro's 32-bit shifts are undefined there (hostile models only).
+        raise ValueError("input and output scales are too far apart (shift %d)" % (shift - s))
+    m = (mult << s) // count if mult >= 0 else -((-mult << s) // count)
+    m &= 0xFFFFFFFF
+    m = m - (1 << 32) if m & 0x80000000 else m
+    n = out_elems
+    return Mean(inp, out, prm, n, array.array("i", [m]), array.array("i", [shift - s]),
+                array.array("i", [out.zero_point, -128, 127, 1]))

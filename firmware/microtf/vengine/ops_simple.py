@@ -226,9 +226,9 @@ class Requantize:
         self.t_in, self.t_out = inp, out
         self.n = inp.elements()
         m, s = exact.ratio_multiplier(inp.scale, out.scale)
-        self.mult = array.array("i", [m] * max(self.n, 1))
-        self.shift = array.array("i", [s] * max(self.n, 1))
-        self.rq = array.array("i", [out.zero_point, qmin, qmax])
+        self.mult = array.array("i", [m])
+        self.shift = array.array("i", [s])
+        self.rq = array.array("i", [out.zero_point, qmin, qmax, 1])
         self.acc = array.array("i", bytes(4 * max(self.n, 1)))
         self.signed = 1 if inp.dtype == INT8 else 0
 

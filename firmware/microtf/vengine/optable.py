@@ -5,15 +5,37 @@ returns an object with bind() (after planning) and eval()."""
 
 # (code, name, max_version, module)
 OPS = (
+    (0, "ADD", 5, "ops_elem"),
     (1, "AVERAGE_POOL_2D", 3, "ops_pool"),
+    (2, "CONCATENATION", 4, "ops_move"),
     (3, "CONV_2D", 6, "ops_conv"),
     (4, "DEPTHWISE_CONV_2D", 7, "ops_conv"),
     (6, "DEQUANTIZE", 5, "ops_simple"),
     (9, "FULLY_CONNECTED", 12, "ops_fc"),
+    (14, "LOGISTIC", 3, "ops_act"),
     (17, "MAX_POOL_2D", 3, "ops_pool"),
+    (18, "MUL", 6, "ops_elem"),
+    (19, "RELU", 3, "ops_relu"),
+    (21, "RELU6", 3, "ops_relu"),
     (22, "RESHAPE", 1, "ops_simple"),
     (25, "SOFTMAX", 3, "ops_softmax"),
+    (28, "TANH", 3, "ops_act"),
+    (34, "PAD", 4, "ops_shape"),
+    (40, "MEAN", 3, "ops_pool"),
+    (41, "SUB", 5, "ops_elem"),
+    (43, "SQUEEZE", 2, "ops_shape"),
+    (45, "STRIDED_SLICE", 6, "ops_move"),
+    (49, "SPLIT", 4, "ops_shape"),
+    (70, "EXPAND_DIMS", 1, "ops_shape"),
+    (77, "SHAPE", 1, "ops_shape"),
+    (83, "PACK", 3, "ops_shape"),
+    (102, "SPLIT_V", 2, "ops_move"),
     (114, "QUANTIZE", 3, "ops_simple"),
+    (117, "HARD_SWISH", 1, "ops_relu"),
+    (129, "CALL_ONCE", 1, "ops_state"),
+    (142, "VAR_HANDLE", 1, "ops_state"),
+    (143, "READ_VARIABLE", 1, "ops_state"),
+    (144, "ASSIGN_VARIABLE", 1, "ops_state"),
 )
 
 # TFLite BuiltinOperator names 0..161, for messages about operators this engine lacks.

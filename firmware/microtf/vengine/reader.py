@@ -191,3 +191,31 @@ class Options:
     def f32_bits(self, field, dflt_bits):
         p = self._pos(field, 4)
         return self.r.u32(p) if p else dflt_bits
+
+    def bytes_vec(self, field):
+        """A string (byte vector) field as bytes, None when absent or out of bounds."""
+        p = self._pos(field, 4)
+        if not p:
+            return None
+        r = self.r
+        v = p + r.u32(p)
+        if v + 4 > r.n:
+            return None
+        n = r.u32(v)
+        if v + 4 + n > r.n:
+            return None
+        return bytes(r.b[v + 4 : v + 4 + n])
+
+    def i32_vec(self, field):
+        """An int32 vector field as a list, None when absent or out of bounds."""
+        p = self._pos(field, 4)
+        if not p:
+            return None
+        r = self.r
+        v = p + r.u32(p)
+        if v + 4 > r.n:
+            return None
+        n = r.u32(v)
+        if v + 4 + 4 * n > r.n:
+            return None
+        return [r.i32(v + 4 + 4 * i) for i in range(n)]
