@@ -11,35 +11,16 @@
  *
  * Options (ConcatenationOptions): axis = 0, fused_activation_function = 1.
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 #include "mtf_quant.h"
 
 /* TFLite Micro's limit on the number of inputs. */
 #define CONCAT_MAX_INPUTS 10
 
-typedef struct {
-    int32_t outer;                        /* product of the dims before the axis */
-    int32_t chunk[CONCAT_MAX_INPUTS];     /* bytes each input gives per outer step */
-    int32_t inputs;
-} concat_data_t;
-
-static int concat_elem_size(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_BOOL:
-        return 1;
-    case MTF_INT16:
-        return 2;
-    case MTF_INT32:
-    case MTF_FLOAT32:
-        return 4;
-    case MTF_INT64:
-        return 8;
-    default:
-        return 0;
-    }
-}
+/* Element types copied (uint8 is refused, see above). */
+#define CONCAT_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_BOOL) | MTF_DT(MTF_INT16) | \
+     MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32) | MTF_DT(MTF_INT64))
 
 static mtf_status_t concat_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -52,7 +33,7 @@ static mtf_status_t concat_prepare(mtf_model_t *m, mtf_node_t *node)
 
     int act = mtf_opt_u8(node, 1, MTF_ACT_NONE);
     MTF_ENSURE(m, act == MTF_ACT_NONE, MTF_ERR_UNSUPPORTED_TYPE, "fused activation %d (only NONE)", act);
-    int size = concat_elem_size(out->dtype);
+    int size = mtf_elem_size(out->dtype, CONCAT_TYPES);
     MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", out->dtype);
 
     int ndims = out->ndims;
@@ -62,7 +43,7 @@ static mtf_status_t concat_prepare(mtf_model_t *m, mtf_node_t *node)
         axis += ndims;
     MTF_ENSURE(m, axis >= 0 && axis < ndims, MTF_ERR_SHAPE, "axis %d out of range for %d dims", axis, ndims);
 
-    concat_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    mtf_slices_t *d = mtf_slices_alloc(m, node, n);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
 
@@ -100,26 +81,8 @@ static mtf_status_t concat_prepare(mtf_model_t *m, mtf_node_t *node)
         MTF_ENSURE(m, (int64_t)outer * d->chunk[i] == in->bytes, MTF_ERR_SHAPE, "input %d size mismatch", i);
     }
     d->outer = outer;
-    d->inputs = n;
-    mtf_node_set_data(node, d);
+    d->whole = -1;
     return MTF_OK;
 }
 
-static mtf_status_t concat_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const concat_data_t *d = mtf_node_data(node);
-    uint8_t *dst = mtf_node_output(m, node, 0)->data;
-    const uint8_t *src[CONCAT_MAX_INPUTS];
-    for (int i = 0; i < d->inputs; i++)
-        src[i] = mtf_node_input(m, node, i)->data;
-    /* For each outer index, the inputs' slabs follow one another in the output. */
-    for (int32_t k = 0; k < d->outer; k++) {
-        for (int i = 0; i < d->inputs; i++) {
-            memcpy(dst, src[i] + (size_t)k * (size_t)d->chunk[i], (size_t)d->chunk[i]);
-            dst += d->chunk[i];
-        }
-    }
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_concatenation = {concat_prepare, concat_eval};
+const mtf_kernel_t mtf_kernel_concatenation = {concat_prepare, mtf_slices_eval};

@@ -5,21 +5,12 @@
  * the end of the output's dims). The output shape stored in the model must
  * be the input's with a 1 inserted at axis, as TFLite Micro checks.
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 
-static int expand_dims_type_ok(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-    case MTF_INT16:
-    case MTF_INT32:
-    case MTF_FLOAT32:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* Element types TFLite Micro expands. */
+#define EXPAND_DIMS_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | \
+     MTF_DT(MTF_FLOAT32))
 
 static mtf_status_t expand_dims_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -33,7 +24,8 @@ static mtf_status_t expand_dims_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, axis_t->dtype == MTF_INT32 && axis_t->ndims <= 1 && axis_t->bytes >= 4,
                MTF_ERR_UNSUPPORTED_TYPE, "axis must be one int32");
     MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "output type differs from input");
-    MTF_ENSURE(m, expand_dims_type_ok(in->dtype), MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
+    MTF_ENSURE(m, mtf_elem_size(in->dtype, EXPAND_DIMS_TYPES) > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d",
+               in->dtype);
 
     int dims = in->ndims;
     int32_t axis = mtf_load_i32(axis_t->data); /* model bytes: maybe unaligned */
@@ -49,13 +41,4 @@ static mtf_status_t expand_dims_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-static mtf_status_t expand_dims_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    if (out->data != in->data)
-        memcpy(out->data, in->data, (size_t)in->bytes);
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_expand_dims = {expand_dims_prepare, expand_dims_eval};
+const mtf_kernel_t mtf_kernel_expand_dims = {expand_dims_prepare, mtf_copy_through_eval};

@@ -10,13 +10,10 @@
  * alone, tabulates the integer formula for all 256 inputs.
  * float32 uses TFLite's formula.
  */
+#include "mtf_activation.h"
 #include "mtf_fixedpoint.h"
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
-
-typedef struct {
-    int8_t table[256]; /* indexed by the input byte */
-} hard_swish_data_t;
 
 typedef struct {
     int32_t input_zero_point, output_zero_point;
@@ -94,21 +91,14 @@ static int8_t hard_swish_one(int32_t x, const hard_swish_params_t *p)
 
 static mtf_status_t hard_swish_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input and output types differ");
-    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out), MTF_ERR_SHAPE, "input and output sizes differ");
+    const mtf_tensor_t *in, *out;
+    MTF_TRY(mtf_act_check(m, node, &in, &out));
     if (in->dtype == MTF_FLOAT32)
         return MTF_OK;
-    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
     MTF_ENSURE(m, mtf_fp_scale_ok(in->scale) && mtf_fp_scale_ok(out->scale), MTF_ERR_BAD_MODEL, "bad quantization");
-    hard_swish_data_t *d = mtf_alloc_persistent(m, sizeof *d);
-    if (d == NULL)
+    int8_t *table = mtf_act_table(m, node);
+    if (table == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    mtf_node_set_data(node, d);
 
     hard_swish_params_t p;
     p.input_zero_point = in->zero_point;
@@ -130,33 +120,21 @@ static mtf_status_t hard_swish_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, p.output_exponent > -31 && p.reluish_exponent > -31 && p.reluish_exponent < 31,
                MTF_ERR_UNSUPPORTED_TYPE, "scales out of range");
     for (int32_t x = -128; x <= 127; x++)
-        d->table[(uint8_t)(int8_t)x] = hard_swish_one(x, &p);
+        table[(uint8_t)(int8_t)x] = hard_swish_one(x, &p);
     return MTF_OK;
+}
+
+/* Written as TFLite's std::min(6, std::max(0, v + 3)), NaN handling included. */
+static float hard_swish_float(float v)
+{
+    float r = 0.0f < v + 3.0f ? v + 3.0f : 0.0f;
+    r = r < 6.0f ? r : 6.0f;
+    return v * r / 6.0f;
 }
 
 static mtf_status_t hard_swish_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    int32_t n = mtf_elements(in);
-    if (in->dtype == MTF_INT8) {
-        const hard_swish_data_t *d = mtf_node_data(node);
-        const uint8_t *x = in->data;
-        int8_t *y = (int8_t *)out->data;
-        for (int32_t i = 0; i < n; i++)
-            y[i] = d->table[x[i]];
-        return MTF_OK;
-    }
-    const uint8_t *x = in->data; /* unaligned loads: the input may be a model constant */
-    float *y = (float *)out->data;
-    for (int32_t i = 0; i < n; i++) {
-        /* Written as TFLite's std::min(6, std::max(0, v + 3)), NaN handling included. */
-        float v = mtf_load_f32(x + 4 * i);
-        float r = 0.0f < v + 3.0f ? v + 3.0f : 0.0f;
-        r = r < 6.0f ? r : 6.0f;
-        y[i] = v * r / 6.0f;
-    }
-    return MTF_OK;
+    return mtf_act_table_eval(m, node, hard_swish_float);
 }
 
 const mtf_kernel_t mtf_kernel_hard_swish = {hard_swish_prepare, hard_swish_eval};

@@ -4,31 +4,12 @@
  * Options (PackOptions): values_count = 0, axis = 1 (negative counts from
  * the end of the output's dims, as in TFLite Micro).
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 
-typedef struct {
-    int32_t outer;  /* product of the output dims before the axis */
-    int32_t chunk;  /* bytes of one input per outer step */
-    int32_t values;
-} pack_data_t;
-
-static int pack_elem_size(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-        return 1;
-    case MTF_INT16:
-        return 2;
-    case MTF_INT32:
-    case MTF_FLOAT32:
-        return 4;
-    case MTF_INT64:
-        return 8;
-    default:
-        return 0;
-    }
-}
+/* Element types TFLite Micro packs. */
+#define PACK_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | \
+     MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32) | MTF_DT(MTF_INT64))
 
 static mtf_status_t pack_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -39,7 +20,7 @@ static mtf_status_t pack_prepare(mtf_model_t *m, mtf_node_t *node)
     const mtf_tensor_t *out = mtf_node_output(m, node, 0);
     const mtf_tensor_t *in0 = mtf_node_input(m, node, 0);
     MTF_ENSURE(m, out != NULL && in0 != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
-    int size = pack_elem_size(out->dtype);
+    int size = mtf_elem_size(out->dtype, PACK_TYPES);
     MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", out->dtype);
 
     int dims = out->ndims;
@@ -63,32 +44,20 @@ static mtf_status_t pack_prepare(mtf_model_t *m, mtf_node_t *node)
         MTF_ENSURE(m, in->bytes == out->bytes / n, MTF_ERR_SHAPE, "input %d size mismatch", i);
     }
 
-    pack_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    mtf_slices_t *d = mtf_slices_alloc(m, node, n);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
     d->outer = 1;
     for (int k = 0; k < axis; k++)
         d->outer *= out->dims[k];
-    d->chunk = size;
+    /* Output slab k holds chunk k of input 0, then chunk k of input 1, ...: a concatenation. */
+    int32_t chunk = size;
     for (int k = axis + 1; k < dims; k++)
-        d->chunk *= out->dims[k];
-    d->values = n;
-    mtf_node_set_data(node, d);
+        chunk *= out->dims[k];
+    for (int i = 0; i < n; i++)
+        d->chunk[i] = chunk;
+    d->whole = -1;
     return MTF_OK;
 }
 
-static mtf_status_t pack_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const pack_data_t *d = mtf_node_data(node);
-    uint8_t *dst = mtf_node_output(m, node, 0)->data;
-    size_t chunk = (size_t)d->chunk;
-    /* Output slab k holds chunk k of input 0, then chunk k of input 1, ... */
-    for (int i = 0; i < d->values; i++) {
-        const uint8_t *src = mtf_node_input(m, node, i)->data;
-        for (int32_t k = 0; k < d->outer; k++)
-            memcpy(dst + ((size_t)k * (size_t)d->values + (size_t)i) * chunk, src + (size_t)k * chunk, chunk);
-    }
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_pack = {pack_prepare, pack_eval};
+const mtf_kernel_t mtf_kernel_pack = {pack_prepare, mtf_slices_eval};

@@ -5,6 +5,7 @@
  * the output scale with a fixed-point multiplier, then clamp below at the
  * output zero point. float32 clamps below at 0.
  */
+#include "mtf_activation.h"
 #include "mtf_fixedpoint.h"
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
@@ -19,16 +20,10 @@ typedef struct {
 
 static mtf_status_t relu_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input and output types differ");
-    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out), MTF_ERR_SHAPE, "input and output sizes differ");
+    const mtf_tensor_t *in, *out;
+    MTF_TRY(mtf_act_check(m, node, &in, &out));
     if (in->dtype == MTF_FLOAT32)
         return MTF_OK;
-    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
     MTF_ENSURE(m, mtf_fp_scale_ok(in->scale) && mtf_fp_scale_ok(out->scale), MTF_ERR_BAD_MODEL, "bad quantization");
     relu_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)

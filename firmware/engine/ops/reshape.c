@@ -8,25 +8,13 @@
  * The data is copied (no aliasing with the planner); when the core does
  * place both tensors at one address, the copy is skipped.
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 
-static int reshape_type_ok(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-    case MTF_BOOL:
-    case MTF_INT16:
-    case MTF_FLOAT16:
-    case MTF_INT32:
-    case MTF_FLOAT32:
-    case MTF_INT64:
-    case MTF_FLOAT64:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* Element types TFLite Micro reshapes. */
+#define RESHAPE_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_BOOL) | MTF_DT(MTF_INT16) | \
+     MTF_DT(MTF_FLOAT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32) | MTF_DT(MTF_INT64) | \
+     MTF_DT(MTF_FLOAT64))
 
 static mtf_status_t reshape_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -38,7 +26,8 @@ static mtf_status_t reshape_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
     MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input type %d, output type %d", in->dtype,
                out->dtype);
-    MTF_ENSURE(m, reshape_type_ok(in->dtype), MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
+    MTF_ENSURE(m, mtf_elem_size(in->dtype, RESHAPE_TYPES) > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d",
+               in->dtype);
     for (int k = 0; k < out->ndims; k++)
         MTF_ENSURE(m, out->dims[k] >= 0, MTF_ERR_SHAPE, "output dim %d is not static", k);
     MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out) && in->bytes == out->bytes, MTF_ERR_SHAPE,
@@ -46,13 +35,4 @@ static mtf_status_t reshape_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-static mtf_status_t reshape_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    if (out->data != in->data)
-        memcpy(out->data, in->data, (size_t)in->bytes);
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_reshape = {reshape_prepare, reshape_eval};
+const mtf_kernel_t mtf_kernel_reshape = {reshape_prepare, mtf_copy_through_eval};

@@ -7,29 +7,7 @@
  * Like TFLite Micro, the parts are shaped from the output tensors; prepare
  * checks that they tile the input and agree with a constant size_splits.
  */
-#include "mtf_kernel.h"
-
-typedef struct {
-    int32_t outer;   /* product of the dims before the axis */
-    int32_t outputs;
-    int32_t chunk[]; /* bytes output i takes per outer step */
-} split_v_data_t;
-
-static int split_v_elem_size(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-        return 1;
-    case MTF_INT16:
-        return 2;
-    case MTF_INT32:
-    case MTF_FLOAT32:
-        return 4;
-    default:
-        return 0;
-    }
-}
+#include "mtf_slices.h"
 
 /* A constant size_splits must match the outputs, with at most one -1 standing for the rest. */
 static mtf_status_t split_v_check_sizes(mtf_model_t *m, const mtf_tensor_t *sizes, int n, int axis,
@@ -57,23 +35,11 @@ static mtf_status_t split_v_check_sizes(mtf_model_t *m, const mtf_tensor_t *size
 static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     int n = mtf_node_num_outputs(node);
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 3 && n >= 1, MTF_ERR_BAD_MODEL, "needs 3 inputs and outputs");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *axis_t = mtf_node_input(m, node, 2);
-    MTF_ENSURE(m, axis_t != NULL && in != NULL, MTF_ERR_BAD_MODEL, "missing input");
-    MTF_ENSURE(m, (axis_t->flags & MTF_TENSOR_CONST) != 0, MTF_ERR_UNSUPPORTED_TYPE, "non-constant axis tensor");
-    MTF_ENSURE(m, axis_t->dtype == MTF_INT32 && axis_t->bytes >= 4, MTF_ERR_UNSUPPORTED_TYPE,
-               "axis tensor must be int32");
-    int32_t num_splits = mtf_opt_i32(node, 0, n);
-    MTF_ENSURE(m, num_splits == n, MTF_ERR_BAD_MODEL, "num_splits %d but %d outputs", num_splits, n);
-    int size = split_v_elem_size(in->dtype);
-    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
-
+    const mtf_tensor_t *in;
+    int size;
+    int32_t axis;
+    MTF_TRY(mtf_split_check(m, node, 3, 0, 2, &in, &size, &axis));
     int dims = in->ndims;
-    int32_t axis = mtf_load_i32(axis_t->data); /* model bytes: maybe unaligned */
-    if (axis < 0)
-        axis += dims;
-    MTF_ENSURE(m, axis >= 0 && axis < dims, MTF_ERR_SHAPE, "axis out of range for %d dims", dims);
     int64_t along = 0;
     for (int i = 0; i < n; i++) {
         const mtf_tensor_t *out = mtf_node_output(m, node, i);
@@ -92,35 +58,7 @@ static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, (int64_t)mtf_elements(in) * size == in->bytes, MTF_ERR_SHAPE, "input size mismatch");
     MTF_TRY(split_v_check_sizes(m, mtf_node_input(m, node, 1), n, axis, node));
 
-    split_v_data_t *d = mtf_alloc_persistent(m, sizeof *d + (size_t)n * sizeof d->chunk[0]);
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    int32_t inner = size;
-    for (int k = axis + 1; k < dims; k++)
-        inner *= in->dims[k];
-    d->outer = 1;
-    for (int k = 0; k < axis; k++)
-        d->outer *= in->dims[k];
-    for (int i = 0; i < n; i++)
-        d->chunk[i] = mtf_node_output(m, node, i)->dims[axis] * inner;
-    d->outputs = n;
-    mtf_node_set_data(node, d);
-    return MTF_OK;
+    return mtf_split_setup(m, node, in, 0, axis, size);
 }
 
-static mtf_status_t split_v_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const split_v_data_t *d = mtf_node_data(node);
-    const uint8_t *src = mtf_node_input(m, node, 0)->data;
-    /* The input is read once, front to back; each outer step deals a chunk to every output. */
-    for (int32_t k = 0; k < d->outer; k++) {
-        for (int i = 0; i < d->outputs; i++) {
-            size_t chunk = (size_t)d->chunk[i];
-            memcpy(mtf_node_output(m, node, i)->data + (size_t)k * chunk, src, chunk);
-            src += chunk;
-        }
-    }
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_split_v = {split_v_prepare, split_v_eval};
+const mtf_kernel_t mtf_kernel_split_v = {split_v_prepare, mtf_slices_eval};

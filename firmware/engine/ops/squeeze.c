@@ -5,27 +5,15 @@
  * size 1). TFLite Micro takes at most 8 squeeze dims and requires each named
  * dim to have size 1.
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 
 #define SQUEEZE_MAX_DIMS 8
 
-static int squeeze_type_ok(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-    case MTF_BOOL:
-    case MTF_INT16:
-    case MTF_FLOAT16:
-    case MTF_INT32:
-    case MTF_FLOAT32:
-    case MTF_INT64:
-    case MTF_FLOAT64:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* Element types TFLite Micro squeezes. */
+#define SQUEEZE_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_BOOL) | MTF_DT(MTF_INT16) | \
+     MTF_DT(MTF_FLOAT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32) | MTF_DT(MTF_INT64) | \
+     MTF_DT(MTF_FLOAT64))
 
 static mtf_status_t squeeze_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -35,7 +23,8 @@ static mtf_status_t squeeze_prepare(mtf_model_t *m, mtf_node_t *node)
     const mtf_tensor_t *out = mtf_node_output(m, node, 0);
     MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
     MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "output type differs from input");
-    MTF_ENSURE(m, squeeze_type_ok(in->dtype), MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
+    MTF_ENSURE(m, mtf_elem_size(in->dtype, SQUEEZE_TYPES) > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d",
+               in->dtype);
 
     int dims = in->ndims;
     int32_t list[SQUEEZE_MAX_DIMS];
@@ -66,13 +55,4 @@ static mtf_status_t squeeze_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-static mtf_status_t squeeze_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    if (out->data != in->data)
-        memcpy(out->data, in->data, (size_t)in->bytes);
-    return MTF_OK;
-}
-
-const mtf_kernel_t mtf_kernel_squeeze = {squeeze_prepare, squeeze_eval};
+const mtf_kernel_t mtf_kernel_squeeze = {squeeze_prepare, mtf_copy_through_eval};

@@ -10,76 +10,29 @@
  */
 #include <math.h>
 
+#include "mtf_activation.h"
 #include "mtf_fixedpoint.h"
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
 
-#define INPUT_BITS 4 /* integer bits of the rescaled input */
-
-typedef struct {
-    int8_t table[256]; /* indexed by the input byte */
-} tanh_data_t;
-
-static int8_t tanh_one(int32_t x, int32_t zero_point, int32_t radius, int32_t multiplier, int shift)
-{
-    int32_t input = x - zero_point;
-    if (input <= -radius)
-        return -128;
-    if (input >= radius)
-        return 127;
-    int32_t q4 = mtf_mul_by_qm(input, multiplier, shift);
-    int32_t q0 = mtf_fp_tanh(q4, INPUT_BITS);
-    int32_t v = mtf_rdbpot(q0, 31 - 7);
-    return (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
-}
-
 static mtf_status_t tanh_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input and output types differ");
-    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out), MTF_ERR_SHAPE, "input and output sizes differ");
+    const mtf_tensor_t *in, *out;
+    MTF_TRY(mtf_act_check(m, node, &in, &out));
     if (in->dtype == MTF_FLOAT32)
         return MTF_OK;
-    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
     MTF_ENSURE(m, mtf_fp_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
-    tanh_data_t *d = mtf_alloc_persistent(m, sizeof *d);
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    mtf_node_set_data(node, d);
-    /* input_scale * 2^27 split by frexp, as TFLite Micro's prepare does. */
-    double real = (double)in->scale * (double)(1 << (31 - INPUT_BITS));
-    int shift = 0;
-    double q = frexp(real, &shift);
-    int32_t multiplier = (int32_t)round(q * (double)((int64_t)1 << 31));
-    MTF_ENSURE(m, shift >= 0 && shift <= 62, MTF_ERR_UNSUPPORTED_TYPE, "input scale out of range");
-    int32_t radius = mtf_fp_input_radius(INPUT_BITS, shift, 31);
-    for (int32_t x = -128; x <= 127; x++)
-        d->table[(uint8_t)(int8_t)x] = tanh_one(x, in->zero_point, radius, multiplier, shift);
-    return MTF_OK;
+    return mtf_act_sigmoid_table(m, node, in, 1);
+}
+
+static float tanh_float(float v)
+{
+    return tanhf(v);
 }
 
 static mtf_status_t tanh_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    int32_t n = mtf_elements(in);
-    if (in->dtype == MTF_INT8) {
-        const tanh_data_t *d = mtf_node_data(node);
-        const uint8_t *x = in->data;
-        int8_t *y = (int8_t *)out->data;
-        for (int32_t i = 0; i < n; i++)
-            y[i] = d->table[x[i]];
-        return MTF_OK;
-    }
-    const uint8_t *x = in->data; /* unaligned loads: the input may be a model constant */
-    float *y = (float *)out->data;
-    for (int32_t i = 0; i < n; i++)
-        y[i] = tanhf(mtf_load_f32(x + 4 * i));
-    return MTF_OK;
+    return mtf_act_table_eval(m, node, tanh_float);
 }
 
 const mtf_kernel_t mtf_kernel_tanh = {tanh_prepare, tanh_eval};

@@ -328,43 +328,11 @@ typedef struct {
 } mtf_pool_data_t;
 
 /*
- * Prepare of AVERAGE_POOL_2D and MAX_POOL_2D (TFLite Micro's PoolingPrepare):
- * int8 only, input and output sharing scale (within 1e-6, compared in double)
- * and zero point, since the pools never requantize.
+ * AVERAGE_POOL_2D and MAX_POOL_2D share prepare and eval (src/mtf_pool.c); the
+ * op files only pick one. Prepare is TFLite Micro's PoolingPrepare.
  */
-static inline mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
-{
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "expects 1 input and 1 output");
-    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, input != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
-               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
-               output->dtype);
-    MTF_ENSURE(m, input->ndims == 4 && output->ndims == 4, MTF_ERR_SHAPE, "input and output must be 4-D");
-    MTF_ENSURE(m, input->dims[0] == output->dims[0] && input->dims[3] == output->dims[3], MTF_ERR_SHAPE,
-               "batch and channels of input and output must match");
-    double scale_diff = (double)input->scale - (double)output->scale;
-    scale_diff = scale_diff < 0.0 ? -scale_diff : scale_diff;
-    MTF_ENSURE(m, scale_diff <= 1.0e-6 && input->zero_point == output->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
-               "input and output quantization must be equal");
-    mtf_pool_data_t *d = (mtf_pool_data_t *)mtf_alloc_persistent(m, sizeof(mtf_pool_data_t));
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    d->win.stride_w = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_W, 0);
-    d->win.stride_h = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_H, 0);
-    d->win.filter_w = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_W, 0);
-    d->win.filter_h = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_H, 0);
-    d->win.dilation_h = 1;
-    d->win.dilation_w = 1;
-    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
-                            input->dims[2], output->dims[1], output->dims[2]));
-    MTF_TRY(mtf_check_act_output(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output));
-    MTF_TRY(mtf_activation_range_quantized(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output, &d->act_min,
-                                           &d->act_max));
-    mtf_node_set_data(node, d);
-    return MTF_OK;
-}
+mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node);
+/* is_max: 1 for MAX_POOL_2D, 0 for AVERAGE_POOL_2D. */
+mtf_status_t mtf_pool_eval(mtf_model_t *m, mtf_node_t *node, int is_max);
 
 #endif /* MTF_WINDOW_H */
