@@ -331,6 +331,13 @@ typedef struct {
  * AVERAGE_POOL_2D and MAX_POOL_2D share prepare and eval (src/mtf_pool.c); the
  * op files only pick one. Prepare is TFLite Micro's PoolingPrepare.
  */
+/* The operands of CONV_2D / DEPTHWISE_CONV_2D (bias NULL when absent), checked for
+ * what both need: int8 activations, a constant int8 filter, 4-D, quantized. */
+typedef struct {
+    const mtf_tensor_t *input, *filter, *bias, *output;
+} mtf_conv_operands_t;
+mtf_status_t mtf_conv_operands(mtf_model_t *m, const mtf_node_t *node, mtf_conv_operands_t *ops);
+
 mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node);
 /* is_max: 1 for MAX_POOL_2D, 0 for AVERAGE_POOL_2D. */
 mtf_status_t mtf_pool_eval(mtf_model_t *m, mtf_node_t *node, int is_max);
