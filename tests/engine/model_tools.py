@@ -24,6 +24,19 @@ def load(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def op_codes(model: bytes) -> list[int]:
+    """Builtin code of each operator of subgraph 0, in order."""
+    import tflite
+
+    root = tflite.Model.GetRootAsModel(model, 0)
+    graph = root.Subgraphs(0)
+    codes = []
+    for i in range(graph.OperatorsLength()):
+        oc = root.OperatorCodes(graph.Operators(i).OpcodeIndex())
+        codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
+    return codes
+
+
 def op_names(model: bytes) -> set[str]:
     return {op.name for op in list_ops(model)}
 

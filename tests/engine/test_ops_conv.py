@@ -17,6 +17,7 @@ import pytest
 import tflite
 from microtf_host import tflm
 from microtf_host.paths import ROOT, SHARED_MODELS
+from model_tools import op_codes
 
 engine = pytest.importorskip("microtf_host.engine")
 
@@ -32,15 +33,6 @@ FAMILY = {CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, PAD, MEAN}
 def _graph(data: bytes) -> tuple[tflite.Model, tflite.SubGraph]:
     model = tflite.Model.GetRootAsModel(data, 0)
     return model, model.Subgraphs(0)
-
-
-def _op_codes(data: bytes) -> list[int]:
-    model, graph = _graph(data)
-    codes = []
-    for i in range(graph.OperatorsLength()):
-        oc = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
-    return codes
 
 
 def _inputs(data: bytes, count: int, seed: int) -> list[list[np.ndarray]]:
@@ -100,7 +92,7 @@ def test_fixtures_exist() -> None:
     assert len(FIXTURES) >= 20, "run tests/fixtures/make_conv_models.py"
     covered = set()
     for path in FIXTURES:
-        codes = set(_op_codes(path.read_bytes()))
+        codes = set(op_codes(path.read_bytes()))
         assert codes <= FAMILY, f"{path.name} holds operators outside the family: {codes - FAMILY}"
         covered |= codes
     assert covered == FAMILY
@@ -109,7 +101,7 @@ def test_fixtures_exist() -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
 def test_fixture_bit_exact(path: Path) -> None:
     data = path.read_bytes()
-    assert set(_op_codes(data)) & FAMILY, "fixture holds no operator of the family"
+    assert set(op_codes(data)) & FAMILY, "fixture holds no operator of the family"
     samples = _inputs(data, SAMPLES_PER_MODEL, zlib.crc32(path.stem.encode()))
     expected = _assert_bit_exact(data, samples)
     _assert_not_saturated(expected)
@@ -125,7 +117,7 @@ def test_fixture_bit_exact(path: Path) -> None:
 def test_real_model_bit_exact(name: str, count: int, needs: set[int]) -> None:
     path = SHARED_MODELS / f"{name}.tflite"
     data = path.read_bytes()
-    assert needs <= set(_op_codes(data))
+    assert needs <= set(op_codes(data))
     missing = _missing_kernels(data)
     if missing:
         pytest.skip(f"kernel not in this build: {', '.join(missing)}")
@@ -162,7 +154,7 @@ def test_unaligned_model(offset: int) -> None:
 
 
 def _op_index(data: bytes, code: int) -> int:
-    return _op_codes(data).index(code)
+    return op_codes(data).index(code)
 
 
 def _write(buf: bytearray, pos: int, fmt: str, value: float) -> None:

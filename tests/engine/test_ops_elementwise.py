@@ -24,6 +24,7 @@ import pytest
 import tflite
 from microtf_host import tflm
 from microtf_host.paths import ROOT
+from model_tools import op_codes
 
 engine = pytest.importorskip("microtf_host.engine")
 
@@ -42,15 +43,6 @@ SWEEP = np.arange(-128, 128, dtype=np.int8)
 def _graph(data: bytes) -> tuple[tflite.Model, tflite.SubGraph]:
     model = tflite.Model.GetRootAsModel(data, 0)
     return model, model.Subgraphs(0)
-
-
-def _op_codes(data: bytes) -> list[int]:
-    model, graph = _graph(data)
-    codes = []
-    for i in range(graph.OperatorsLength()):
-        oc = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
-    return codes
 
 
 def _is_quantized(data: bytes) -> bool:
@@ -129,7 +121,7 @@ def test_fixtures_cover_the_family() -> None:
     covered_int8, covered_float, swept = set(), set(), set()
     for path in FIXTURES:
         data = path.read_bytes()
-        codes = _op_codes(data)
+        codes = op_codes(data)
         # One operator, or the same operator several times side by side (the *_x8 models).
         assert len(set(codes)) == 1 and codes[0] in FAMILY, f"{path.name}: operators {codes}"
         (covered_int8 if _is_quantized(data) else covered_float).update(codes)
@@ -154,13 +146,13 @@ def test_fixture_bit_exact(path: Path) -> None:
     """Bit-exact on every sample; for sweep fixtures the first two samples hold all 256
     int8 inputs, so the operator is checked exhaustively at that quantization."""
     data = path.read_bytes()
-    assert set(_op_codes(data)) <= FAMILY
+    assert set(op_codes(data)) <= FAMILY
     samples = _inputs(data, SAMPLES_PER_MODEL, zlib.crc32(path.stem.encode()))
     expected = _assert_bit_exact(data, samples)
-    if _is_sweep(data) and _op_codes(data)[0] != SOFTMAX:  # SOFTMAX mixes a row: no per-value map
+    if _is_sweep(data) and op_codes(data)[0] != SOFTMAX:  # SOFTMAX mixes a row: no per-value map
         for out in (o.ravel() for o in expected[0]):
             assert len(np.unique(out)) >= 4, "the sweep covers too few output values to prove much"
-            if _op_codes(data)[0] in (LOGISTIC, TANH, RELU, RELU6):
+            if op_codes(data)[0] in (LOGISTIC, TANH, RELU, RELU6):
                 # Monotonic functions: TFLite Micro (and so the engine) must not step backwards.
                 assert np.all(np.diff(out.astype(np.int32)) >= 0)
     if path.stem in SATURATING:
@@ -201,7 +193,7 @@ def test_constant_operands_at_odd_model_offsets(path: Path) -> None:
 def test_pairs_cover_every_int8_pair() -> None:
     """The *_pairs_* fixtures really evaluate all 65536 input pairs in their sweep sample."""
     pairs = [p for p in FIXTURES if "_pairs_" in p.stem]
-    assert {_op_codes(p.read_bytes())[0] for p in pairs} == {ADD, SUB, MUL}
+    assert {op_codes(p.read_bytes())[0] for p in pairs} == {ADD, SUB, MUL}
     for path in pairs:
         d1, d2 = tflm.input_details(path.read_bytes())
         a = np.resize(SWEEP, d1["shape"]).astype(np.int32)

@@ -21,6 +21,7 @@ import pytest
 import tflite
 from microtf_host import tflm
 from microtf_host.paths import ROOT
+from model_tools import op_codes
 
 engine = pytest.importorskip("microtf_host.engine")
 
@@ -53,15 +54,6 @@ def _fixture(name: str) -> bytes:
 def _graph(data: bytes) -> tuple[tflite.Model, tflite.SubGraph]:
     model = tflite.Model.GetRootAsModel(data, 0)
     return model, model.Subgraphs(0)
-
-
-def _op_codes(data: bytes) -> list[int]:
-    model, graph = _graph(data)
-    codes = []
-    for i in range(graph.OperatorsLength()):
-        oc = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
-    return codes
 
 
 def _inputs(data: bytes, count: int, seed: int) -> list[list[np.ndarray]]:
@@ -120,7 +112,7 @@ def test_manifest_matches_fixtures() -> None:
     assert on_disk == set(MANIFEST), "run tests/fixtures/make_movement_models.py"
     covered: set[str] = set()
     for name, entry in MANIFEST.items():
-        codes = set(_op_codes(_fixture(name)))
+        codes = set(op_codes(_fixture(name)))
         for op in entry["covers"]:
             assert FAMILY[op] in codes, f"{name} claims {op} but does not contain it"
         covered |= set(entry["covers"])
@@ -163,7 +155,7 @@ def _write(buf: bytearray, pos: int, fmt: str, value: int) -> None:
 
 def _options(buf: bytearray, code: int, options_cls: type):  # type: ignore[no-untyped-def]
     _, graph = _graph(buf)
-    table = graph.Operators(_op_codes(bytes(buf)).index(code)).BuiltinOptions()
+    table = graph.Operators(op_codes(bytes(buf)).index(code)).BuiltinOptions()
     opts = options_cls()
     opts.Init(table.Bytes, table.Pos)
     return opts
@@ -198,7 +190,7 @@ def _patch_const_input(
     """Overwrite int32 element `index` of a constant input of the op-th `code` operator."""
     buf = bytearray(data)
     model, graph = _graph(buf)
-    position = [i for i, c in enumerate(_op_codes(data)) if c == code][op]
+    position = [i for i, c in enumerate(op_codes(data)) if c == code][op]
     tensor = graph.Tensors(graph.Operators(position).Inputs(input_index))
     buffer = model.Buffers(tensor.Buffer())
     assert buffer.DataLength() > 4 * index, "not a constant input"
@@ -210,7 +202,7 @@ def _patch_output_dim(data: bytes, code: int, dim: int, value: int) -> bytes:
     """Overwrite one dim of the stored shape of the first `code` operator's output."""
     buf = bytearray(data)
     _, graph = _graph(buf)
-    tensor = graph.Tensors(graph.Operators(_op_codes(data).index(code)).Outputs(0))
+    tensor = graph.Tensors(graph.Operators(op_codes(data).index(code)).Outputs(0))
     _write(buf, tensor._tab.Vector(tensor._tab.Offset(4)) + 4 * dim, "<i", value)
     return bytes(buf)
 
