@@ -20,6 +20,8 @@ MICROPY_TAG ?= v1.26.0
 MICROPY_REPO ?= https://github.com/micropython/micropython.git
 MICROPY_DIR ?=
 MICROTF_OPS ?=
+# Optimisation of the engine files on top of the port's -Os (firmware/binding/micropython.mk).
+MICROTF_OPT ?= -O2
 PORTS_BUILD ?= $(CURDIR)/build
 PORT ?=
 MODEL ?=
@@ -88,7 +90,7 @@ firmware: ports-micropython
 	    -D MICROPY_BOARD=$(PORTS_MP_BOARD) \
 	    -D USER_C_MODULES=$(PORTS_REPO)/firmware/micropython.cmake \
 	    -D MICROPY_FROZEN_MANIFEST=$(PORTS_MANIFEST) \
-	    -D MICROTF_OPS="$$ops" -D MICROTF_ARENA_SIZE=$(PORTS_ARENA) build; \
+	    -D MICROTF_OPS="$$ops" -D MICROTF_ARENA_SIZE=$(PORTS_ARENA) -D MICROTF_OPT="$(MICROTF_OPT)" build; \
 	  cp $(PORTS_OUT)/build/firmware.bin $(PORTS_OUT)/firmware.bin; \
 	  elf=$(PORTS_OUT)/build/micropython.elf; size=xtensa-$(BOARD)-elf-size;; \
 	rp2) \
@@ -96,14 +98,14 @@ firmware: ports-micropython
 	    -DMICROPY_BOARD=$(PORTS_MP_BOARD) \
 	    -DUSER_C_MODULES=$(PORTS_REPO)/firmware/micropython.cmake \
 	    -DMICROPY_FROZEN_MANIFEST=$(PORTS_MANIFEST) \
-	    -DMICROTF_OPS="$$ops" -DMICROTF_ARENA_SIZE=$(PORTS_ARENA); \
+	    -DMICROTF_OPS="$$ops" -DMICROTF_ARENA_SIZE=$(PORTS_ARENA) -DMICROTF_OPT="$(MICROTF_OPT)"; \
 	  cmake --build $(PORTS_OUT)/build -j; \
 	  cp $(PORTS_OUT)/build/firmware.uf2 $(PORTS_OUT)/firmware.uf2; \
 	  elf=$(PORTS_OUT)/build/firmware.elf; size=arm-none-eabi-size;; \
 	unix) \
 	  $(MAKE) -C $(PORTS_MPY)/ports/unix VARIANT=standard BUILD=$(PORTS_OUT)/build \
 	    USER_C_MODULES=$(PORTS_REPO)/firmware FROZEN_MANIFEST=$(PORTS_MANIFEST) \
-	    MICROTF_OPS="$$ops" MICROTF_ARENA_SIZE=$(PORTS_ARENA); \
+	    MICROTF_OPS="$$ops" MICROTF_ARENA_SIZE=$(PORTS_ARENA) MICROTF_OPT="$(MICROTF_OPT)"; \
 	  cp $(PORTS_OUT)/build/micropython $(PORTS_OUT)/micropython; \
 	  elf=$(PORTS_OUT)/micropython; size=size;; \
 	esac; \

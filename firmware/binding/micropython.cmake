@@ -40,4 +40,15 @@ target_compile_definitions(usermod_microtf INTERFACE MICROTF_ARENA_SIZE=${MICROT
 # No fused multiply-add: prepare-time float math must round as TFLite Micro's.
 target_compile_options(usermod_microtf INTERFACE -ffp-contract=off)
 
+# Ports build with -Os; the engine files get MICROTF_OPT on top, as in micropython.mk
+# (set it to "" to keep the port's flags). The user module is include()d into the
+# port's directory, so these source properties reach the target that compiles them.
+if(NOT DEFINED MICROTF_OPT)
+    set(MICROTF_OPT -O2)
+endif()
+if(MICROTF_OPT)
+    set_source_files_properties(${MICROTF_CORE_SOURCES} ${MICROTF_OP_SOURCES}
+        PROPERTIES COMPILE_OPTIONS "${MICROTF_OPT}")
+endif()
+
 target_link_libraries(usermod INTERFACE usermod_microtf)

@@ -23,3 +23,8 @@ SRC_USERMOD_LIB_C += $(wildcard $(MICROTF_ENGINE_DIR)/src/*.c) $(MICROTF_OP_SRC)
 # exactly as TFLite Micro's does (Cortex-M4F and others have VFMA).
 CFLAGS_USERMOD += -I$(USERMOD_DIR) -I$(MICROTF_ENGINE_DIR)/include -I$(MICROTF_ENGINE_DIR)/src -I$(MICROTF_ENGINE_DIR)
 CFLAGS_USERMOD += -DMICROTF_ARENA_SIZE=$(MICROTF_ARENA_SIZE) -ffp-contract=off
+
+# Ports build with -Os; the engine files get MICROTF_OPT on top (set it empty to keep the
+# port's flags). On qemu_m4, -O2 made inference 13-15% faster for ~8 KB more flash.
+MICROTF_OPT ?= -O2
+$(patsubst $(USER_C_MODULES)/%.c,$(BUILD)/%.o,$(SRC_USERMOD_LIB_C)): CFLAGS += $(MICROTF_OPT)

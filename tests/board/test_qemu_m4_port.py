@@ -164,3 +164,19 @@ def test_unaligned_word_load_faults_like_m0(firmware):
 
 
 # --- the _microtf binding --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("opt", "engine_flag"), [(None, "-O2"), ("-O3", "-O3"), ("", None)])
+def test_engine_gets_microtf_opt_on_top_of_the_ports_flags(firmware, tmp_path, opt, engine_flag):
+    """micropython.mk compiles the engine with MICROTF_OPT (default -O2) after the port's -Os."""
+    cmd = ["make", "-n", "-C", str(ROOT / "boards" / "qemu_m4"), f"BUILD={tmp_path}"]
+    if opt is not None:
+        cmd.append(f"MICROTF_OPT={opt}")
+    lines = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout.splitlines()
+
+    def flags(source: str) -> list[str]:
+        line = next(x for x in lines if " -c " in x and f"{source} " in x)
+        return [w for w in line.split() if w.startswith("-O")]
+
+    assert flags("binding/modmicrotf.c") == ["-Os"]
+    assert flags("engine/ops/conv_2d.c") == (["-Os", engine_flag] if engine_flag else ["-Os"])

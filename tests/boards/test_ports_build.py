@@ -18,7 +18,7 @@ from portskit import GESTURE_OPS, run_make
 RECORD = (
     'echo "$(notdir $(CURDIR)) $@ BOARD=$(BOARD) VARIANT=$(VARIANT) BUILD=$(BUILD) '
     "USER_C_MODULES=$(USER_C_MODULES) FROZEN_MANIFEST=$(FROZEN_MANIFEST) "
-    'MICROTF_OPS=$(MICROTF_OPS) MICROTF_ARENA_SIZE=$(MICROTF_ARENA_SIZE)" >> $(LOG)'
+    'MICROTF_OPS=$(MICROTF_OPS) MICROTF_ARENA_SIZE=$(MICROTF_ARENA_SIZE) MICROTF_OPT=$(MICROTF_OPT)" >> $(LOG)'
 )
 
 
@@ -94,6 +94,7 @@ def test_unix_port_build(tmp_path):
     assert f"USER_C_MODULES={ROOT}/firmware " in port  # absolute, the directory holding binding/
     assert f"FROZEN_MANIFEST={ROOT}/boards/unix/manifest.py" in port
     assert "VARIANT=standard" in port and "MICROTF_ARENA_SIZE=1048576" in port
+    assert _ops_value(port, "MICROTF_OPT") == "-O2"  # the engine's optimisation on top of -Os
     assert _ops_value(port, "MICROTF_OPS") == ",".join(GESTURE_OPS)
     assert (build / "unix" / "micropython").exists()
     frozen = ROOT / "build" / "unix" / "frozen"
@@ -110,13 +111,15 @@ def test_esp32_build_with_idf(tmp_path, board, mp_board):
     assert f"-D USER_C_MODULES={ROOT}/firmware/micropython.cmake" in idf
     assert f"-D MICROPY_FROZEN_MANIFEST={ROOT}/boards/{board}/manifest.py" in idf
     assert "-D MICROTF_OPS= " in idf  # empty: every operator (the default)
+    assert "-D MICROTF_OPT=-O2 " in idf
     assert idf.endswith(" build")
     assert (build / board / "firmware.bin").exists()
 
 
 def test_rp2_build_with_cmake(tmp_path):
-    calls, build, _ = _build(tmp_path, "rp2", "fully_connected", "PORTS_SIZE_REPORT=0")
+    calls, build, _ = _build(tmp_path, "rp2", "fully_connected", "PORTS_SIZE_REPORT=0", "MICROTF_OPT=-O3")
     (configure,) = [c for c in calls if c.startswith("cmake -S")]
+    assert configure.endswith("-DMICROTF_OPT=-O3")
     assert "-DMICROPY_BOARD=RPI_PICO" in configure
     assert f"-DUSER_C_MODULES={ROOT}/firmware/micropython.cmake" in configure
     assert "-DMICROTF_OPS=fully_connected" in configure and "-DMICROTF_ARENA_SIZE=65536" in configure

@@ -131,3 +131,22 @@ def test_unknown_operator_stops_configure(micropython, genhdr, tmp_path):
     proc = _cmake(tmp_path / "b", micropython, genhdr, "-DMICROTF_OPS=conv_2d,lstm")
     assert proc.returncode != 0
     assert "MICROTF_OPS: no operator file" in proc.stderr and "lstm.c" in proc.stderr
+
+
+def _command_of(build: Path, source: str) -> str:
+    cmds = subprocess.run(["ninja", "-C", str(build), "-t", "commands"], capture_output=True, text=True, check=True)
+    return next(line for line in cmds.stdout.splitlines() if line.rstrip().endswith(source))
+
+
+@pytest.mark.parametrize(("defs", "engine_flag"), [((), "-O2"), (("-DMICROTF_OPT=-O3",), "-O3"), (("-DMICROTF_OPT=",), None)])
+def test_engine_optimisation_flag(micropython, genhdr, tmp_path, defs, engine_flag):
+    """The engine files get MICROTF_OPT (default -O2) on top of the port's flags; the binding does not."""
+    proc = _cmake(tmp_path / "b", micropython, genhdr, "-DMICROTF_OPS=conv_2d", *defs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    engine = _command_of(tmp_path / "b", "ops/conv_2d.c").split()
+    binding = _command_of(tmp_path / "b", "modmicrotf.c").split()
+    assert not {"-O2", "-O3"} & set(binding)
+    if engine_flag is None:
+        assert not {"-O2", "-O3"} & set(engine)
+    else:
+        assert engine_flag in engine
