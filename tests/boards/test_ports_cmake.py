@@ -134,11 +134,15 @@ def test_unknown_operator_stops_configure(micropython, genhdr, tmp_path):
 
 
 def _command_of(build: Path, source: str) -> str:
-    cmds = subprocess.run(["ninja", "-C", str(build), "-t", "commands"], capture_output=True, text=True, check=True)
+    cmds = subprocess.run(
+        ["ninja", "-C", str(build), "-t", "commands"], capture_output=True, text=True, check=True
+    )
     return next(line for line in cmds.stdout.splitlines() if line.rstrip().endswith(source))
 
 
-@pytest.mark.parametrize(("defs", "engine_flag"), [((), "-O2"), (("-DMICROTF_OPT=-O3",), "-O3"), (("-DMICROTF_OPT=",), None)])
+@pytest.mark.parametrize(
+    ("defs", "engine_flag"), [((), "-O2"), (("-DMICROTF_OPT=-O3",), "-O3"), (("-DMICROTF_OPT=",), None)]
+)
 def test_engine_optimisation_flag(micropython, genhdr, tmp_path, defs, engine_flag):
     """The engine files get MICROTF_OPT (default -O2) on top of the port's flags; the binding does not."""
     proc = _cmake(tmp_path / "b", micropython, genhdr, "-DMICROTF_OPS=conv_2d", *defs)
