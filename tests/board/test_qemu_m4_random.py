@@ -14,11 +14,10 @@ import json
 import zlib
 from collections import Counter
 
-import numpy as np
 import pytest
-import tflite
 from boardbatch import BoardRun, BoardThread, Case, first_difference, oracle, split_outputs
 from boardkit import ROOT
+from fixturekit import degenerate, op_names, seeded_inputs
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -27,51 +26,13 @@ MANIFEST = json.loads((FIXTURE_DIR / "manifest.json").read_text())
 MODELS: dict[str, dict] = MANIFEST["models"]
 NAMES = sorted(MODELS)
 SAMPLES = 48
-MAX_SATURATED = 0.9
-
-
-def _inputs(shape: tuple[int, ...], seed: int) -> list[list[np.ndarray]]:
-    """Seeded int8 inputs: even steps uniform over the whole range, odd ones with a random offset
-    and amplitude (so heads that average over the whole input still see different values)."""
-    rng = np.random.default_rng(seed)
-    samples = []
-    for k in range(SAMPLES):
-        if k % 2 == 0:
-            x = rng.integers(-128, 128, size=shape)
-        else:
-            x = rng.uniform(-90, 90) + rng.uniform(12, 76) * rng.uniform(-1.0, 1.0, size=shape)
-        samples.append([np.clip(np.round(x), -128, 127).astype(np.int8)])
-    return samples
-
-
-def _op_names(data: bytes) -> list[str]:
-    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    model = tflite.Model.GetRootAsModel(data, 0)
-    graph = model.Subgraphs(0)
-    result = []
-    for i in range(graph.OperatorsLength()):
-        code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        result.append(names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())])
-    return result
-
-
-def _degenerate(outputs: list[list[np.ndarray]]) -> str | None:
-    values = np.concatenate([o.ravel() for step in outputs for o in step])
-    saturated = float(np.mean((values == -128) | (values == 127)))
-    if saturated > MAX_SATURATED:
-        return f"{saturated:.0%} of output values at -128/127"
-    if len({b"".join(o.tobytes() for o in step) for step in outputs}) < 2:
-        return "outputs identical for every input"
-    if len(np.unique(values)) < 3:
-        return f"outputs take only {len(np.unique(values))} distinct values"
-    return None
 
 
 def _cases() -> list[Case]:
     cases = []
     for name in NAMES:
         data = (FIXTURE_DIR / f"{name}.tflite").read_bytes()
-        samples = _inputs(tuple(MODELS[name]["input_shape"]), zlib.crc32(name.encode()))
+        samples = seeded_inputs(tuple(MODELS[name]["input_shape"]), zlib.crc32(name.encode()), SAMPLES)
         cases.append(Case(name, data, samples))
     return cases
 
@@ -92,7 +53,7 @@ def test_set_is_the_random_architectures() -> None:
     assert sorted(p.stem for p in FIXTURE_DIR.glob("*.tflite")) == NAMES
     covered: Counter[str] = Counter()
     for name in NAMES:
-        ops = _op_names((FIXTURE_DIR / f"{name}.tflite").read_bytes())
+        ops = op_names((FIXTURE_DIR / f"{name}.tflite").read_bytes())
         assert ops == MODELS[name]["ops"], f"{name}: holds {ops}, manifest says {MODELS[name]['ops']}"
         covered.update(set(ops))
     assert not set(MANIFEST["required_ops"]) - set(covered), f"covered only {sorted(covered)}"
@@ -114,7 +75,7 @@ def test_bit_exact_on_board(batch, name: str) -> None:
     expected, board = batch
     want = expected[name]
     assert len(want) >= 16
-    why = _degenerate(want)
+    why = degenerate(want)
     assert why is None, f"{name}: {why}: the comparison would prove little"
     assert name in board.raw, (
         f"{name} did not run on the board: {board.refused.get(name) or board.errors.get(name)}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tflite
+from fixturekit import degenerate, op_names, seeded_inputs
 from microtf_host import tflm
 from microtf_host.paths import ROOT
 
@@ -34,7 +34,6 @@ MANIFEST = json.loads((FIXTURE_DIR / "manifest.json").read_text())
 MODELS: dict[str, dict] = MANIFEST["models"]
 NAMES = sorted(MODELS)
 SAMPLES_PER_MODEL = 32
-MAX_SATURATED = 0.9
 
 
 # The operator each feature needs (prefix match on the feature name).
@@ -57,47 +56,6 @@ FEATURE_OPS = {
 }
 
 
-def _op_names(data: bytes) -> list[str]:
-    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    model = tflite.Model.GetRootAsModel(data, 0)
-    graph = model.Subgraphs(0)
-    result = []
-    for i in range(graph.OperatorsLength()):
-        code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        result.append(names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())])
-    return result
-
-
-def _inputs(shape: tuple[int, ...], seed: int) -> list[list[np.ndarray]]:
-    """Seeded int8 inputs: half uniform over the whole range, half with a random offset and amplitude.
-
-    The second half moves global averages from sample to sample, so heads that average over the
-    whole input still see different values.
-    """
-    rng = np.random.default_rng(seed)
-    samples = []
-    for k in range(SAMPLES_PER_MODEL):
-        if k % 2 == 0:
-            x = rng.integers(-128, 128, size=shape)
-        else:
-            x = rng.uniform(-90, 90) + rng.uniform(12, 76) * rng.uniform(-1.0, 1.0, size=shape)
-        samples.append([np.clip(np.round(x), -128, 127).astype(np.int8)])
-    return samples
-
-
-def _degenerate(outputs: list[list[np.ndarray]]) -> str | None:
-    values = np.concatenate([o.ravel() for step in outputs for o in step])
-    saturated = float(np.mean((values == -128) | (values == 127)))
-    if saturated > MAX_SATURATED:
-        return f"{saturated:.0%} of output values at -128/127"
-    distinct = len({b"".join(o.tobytes() for o in step) for step in outputs})
-    if distinct < 2:
-        return "outputs identical for every input"
-    if len(np.unique(values)) < 3:
-        return f"outputs take only {len(np.unique(values))} distinct values"
-    return None
-
-
 def _data(name: str) -> bytes:
     return (FIXTURE_DIR / f"{name}.tflite").read_bytes()
 
@@ -110,7 +68,7 @@ def test_set_covers_required_ops_and_features() -> None:
     for name in NAMES:
         data = _data(name)
         total += len(data)
-        ops = _op_names(data)
+        ops = op_names(data)
         assert ops == MODELS[name]["ops"], f"{name}: holds {ops}, manifest says {MODELS[name]['ops']}"
         unsupported = [op.name for op in engine.list_ops(data) if not op.supported]
         assert not unsupported, f"{name}: engine build lacks {unsupported}"
@@ -131,7 +89,7 @@ def test_set_covers_required_ops_and_features() -> None:
 def test_bit_exact(name: str) -> None:
     data = _data(name)
     entry = MODELS[name]
-    samples = _inputs(tuple(entry["input_shape"]), zlib.crc32(name.encode()))
+    samples = seeded_inputs(tuple(entry["input_shape"]), zlib.crc32(name.encode()), SAMPLES_PER_MODEL)
     smallest = entry["tflm_arena"]["smallest"]
     # TFLite Micro in exactly its recorded smallest arena: the run itself confirms that figure works.
     expected = tflm.run(data, samples, arena_size=smallest)
@@ -147,7 +105,7 @@ def test_bit_exact(name: str) -> None:
                     f"{name} step {k} output {j}: {int((diff > 0).sum())} of {diff.size} values differ "
                     f"(max by {diff.max()}): engine {g.ravel()[:8]} vs TFLite Micro {e.ravel()[:8]}"
                 )
-    why = _degenerate(expected)
+    why = degenerate(expected)
     assert why is None, f"{name}: {why}: fix the generator, the comparison proves little"
 
 
