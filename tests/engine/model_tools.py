@@ -80,6 +80,32 @@ def distinct_outputs(outputs: list[list[np.ndarray]], j: int = 0) -> int:
 # ---- flatbuffer patching (positions found through the tflite package's tables) ----
 
 
+def seeded_inputs(data: bytes, count: int, seed: int, float_scale: float = 1.0) -> list[list[np.ndarray]]:
+    """Seeded random inputs for every input of a fixture: int8 uniform over the whole range,
+    float32 normal with standard deviation float_scale."""
+    rng = np.random.default_rng(seed)
+    details = tflm.input_details(data)
+    samples = []
+    for _ in range(count):
+        sample = []
+        for d in details:
+            if d["dtype"] == np.float32:
+                sample.append(rng.normal(0.0, float_scale, size=d["shape"]).astype(np.float32))
+            else:
+                assert d["dtype"] == np.int8, "fixtures take int8 or float32 inputs"
+                sample.append(rng.integers(-128, 128, size=d["shape"], dtype=np.int8))
+        samples.append(sample)
+    return samples
+
+
+def model_and_graph(data: bytes, index: int = 0):
+    """The tflite Model object and its subgraph index (for patching tests that need both)."""
+    import tflite
+
+    model = tflite.Model.GetRootAsModel(data, 0)
+    return model, model.Subgraphs(index)
+
+
 def graph(model: bytes, index: int = 0):
     import tflite
 

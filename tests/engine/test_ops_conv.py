@@ -17,7 +17,7 @@ import pytest
 import tflite
 from microtf_host import tflm
 from microtf_host.paths import ROOT, SHARED_MODELS
-from model_tools import op_codes
+from model_tools import model_and_graph, op_codes, seeded_inputs
 
 engine = pytest.importorskip("microtf_host.engine")
 
@@ -30,25 +30,8 @@ CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, PAD, MEAN = 3, 4, 1, 1
 FAMILY = {CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, PAD, MEAN}
 
 
-def _graph(data: bytes) -> tuple[tflite.Model, tflite.SubGraph]:
-    model = tflite.Model.GetRootAsModel(data, 0)
-    return model, model.Subgraphs(0)
-
-
-def _inputs(data: bytes, count: int, seed: int) -> list[list[np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    details = tflm.input_details(data)
-    samples = []
-    for _ in range(count):
-        sample = []
-        for d in details:
-            if d["dtype"] == np.float32:
-                sample.append(rng.normal(0.0, 2.0, size=d["shape"]).astype(np.float32))
-            else:
-                assert d["dtype"] == np.int8, "fixtures take int8 or float32 inputs"
-                sample.append(rng.integers(-128, 128, size=d["shape"], dtype=np.int8))
-        samples.append(sample)
-    return samples
+def _fixture_inputs(data: bytes, count: int, seed: int) -> list[list[np.ndarray]]:
+    return seeded_inputs(data, count, seed, float_scale=2.0)
 
 
 def _missing_kernels(data: bytes) -> list[str]:
@@ -102,7 +85,7 @@ def test_fixtures_exist() -> None:
 def test_fixture_bit_exact(path: Path) -> None:
     data = path.read_bytes()
     assert set(op_codes(data)) & FAMILY, "fixture holds no operator of the family"
-    samples = _inputs(data, SAMPLES_PER_MODEL, zlib.crc32(path.stem.encode()))
+    samples = _fixture_inputs(data, SAMPLES_PER_MODEL, zlib.crc32(path.stem.encode()))
     expected = _assert_bit_exact(data, samples)
     _assert_not_saturated(expected)
 
@@ -121,13 +104,13 @@ def test_real_model_bit_exact(name: str, count: int, needs: set[int]) -> None:
     missing = _missing_kernels(data)
     if missing:
         pytest.skip(f"kernel not in this build: {', '.join(missing)}")
-    expected = _assert_bit_exact(data, _inputs(data, count, zlib.crc32(name.encode())))
+    expected = _assert_bit_exact(data, _fixture_inputs(data, count, zlib.crc32(name.encode())))
     _assert_not_saturated(expected)
 
 
 def test_same_model_twice_gives_same_output() -> None:
     data = (FIXTURE_DIR / "net_conv_pool_dw_gap.tflite").read_bytes()
-    samples = _inputs(data, 3, 7)
+    samples = _fixture_inputs(data, 3, 7)
     eng = engine.Engine(data)
     first = eng.run(samples)
     second = eng.run(samples)
@@ -144,7 +127,7 @@ def test_unaligned_model(offset: int) -> None:
         "dw_3x3_valid_s2_mult2",
     ):
         data = _fixture(name)
-        samples = _inputs(data, 4, offset)
+        samples = _fixture_inputs(data, 4, offset)
         aligned = engine.Engine(data).run(samples)
         shifted = engine.Engine(data, model_offset=offset).run(samples)
         assert all(np.array_equal(a[0], b[0]) for a, b in zip(aligned, shifted, strict=True)), name
@@ -164,7 +147,7 @@ def _write(buf: bytearray, pos: int, fmt: str, value: float) -> None:
 def _patch_option(data: bytes, code: int, options_cls: type, field: int, fmt: str, value: int) -> bytes:
     """Overwrite field (0-based, as in schema.fbs) of the builtin options of the first `code` operator."""
     buf = bytearray(data)
-    _, graph = _graph(buf)
+    _, graph = model_and_graph(buf)
     table = graph.Operators(_op_index(data, code)).BuiltinOptions()
     opts = options_cls()
     opts.Init(table.Bytes, table.Pos)
@@ -176,7 +159,7 @@ def _patch_option(data: bytes, code: int, options_cls: type, field: int, fmt: st
 
 def _patch_tensor_type(data: bytes, code: int, input_index: int, dtype: int) -> bytes:
     buf = bytearray(data)
-    _, graph = _graph(buf)
+    _, graph = model_and_graph(buf)
     tensor = graph.Tensors(graph.Operators(_op_index(data, code)).Inputs(input_index))
     offset = tensor._tab.Offset(6)  # Tensor.type
     assert offset, "tensor type absent (float32 default)"
@@ -187,7 +170,7 @@ def _patch_tensor_type(data: bytes, code: int, input_index: int, dtype: int) -> 
 def _patch_const_input(data: bytes, code: int, input_index: int, index: int, value: int) -> bytes:
     """Overwrite int32 element `index` of a constant input of the first `code` operator."""
     buf = bytearray(data)
-    model, graph = _graph(buf)
+    model, graph = model_and_graph(buf)
     tensor = graph.Tensors(graph.Operators(_op_index(data, code)).Inputs(input_index))
     buffer = model.Buffers(tensor.Buffer())
     start = buffer._tab.Vector(buffer._tab.Offset(4))  # Buffer.data

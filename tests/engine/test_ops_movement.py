@@ -21,7 +21,7 @@ import pytest
 import tflite
 from microtf_host import tflm
 from microtf_host.paths import ROOT
-from model_tools import op_codes
+from model_tools import model_and_graph, op_codes, seeded_inputs
 
 engine = pytest.importorskip("microtf_host.engine")
 
@@ -51,28 +51,6 @@ def _fixture(name: str) -> bytes:
     return (FIXTURE_DIR / f"{name}.tflite").read_bytes()
 
 
-def _graph(data: bytes) -> tuple[tflite.Model, tflite.SubGraph]:
-    model = tflite.Model.GetRootAsModel(data, 0)
-    return model, model.Subgraphs(0)
-
-
-def _inputs(data: bytes, count: int, seed: int) -> list[list[np.ndarray]]:
-    """Seeded random int8 inputs (standard normal for the float32 fixture)."""
-    rng = np.random.default_rng(seed)
-    details = tflm.input_details(data)
-    samples = []
-    for _ in range(count):
-        sample = []
-        for d in details:
-            if d["dtype"] == np.float32:
-                sample.append(rng.standard_normal(d["shape"]).astype(np.float32))
-            else:
-                assert d["dtype"] == np.int8, "fixtures take int8 or float32 inputs"
-                sample.append(rng.integers(-128, 128, size=d["shape"], dtype=np.int8))
-        samples.append(sample)
-    return samples
-
-
 def _assert_bit_exact(
     data: bytes, samples: list[list[np.ndarray]], model_offset: int
 ) -> list[list[np.ndarray]]:
@@ -100,9 +78,7 @@ def _assert_not_saturated(outputs: list[list[np.ndarray]]) -> None:
         values = np.concatenate([step[j].ravel() for step in outputs])
         if values.dtype == np.int8:
             saturated = np.mean((values == -128) | (values == 127))
-            assert saturated < 0.5, (
-                f"output {j}: {saturated:.0%} saturated: the comparison proves little"
-            )
+            assert saturated < 0.5, f"output {j}: {saturated:.0%} saturated: the comparison proves little"
         if values.dtype in (np.int8, np.float32):
             assert len(np.unique(values)) > 16, f"output {j} (nearly) constant"
 
@@ -123,26 +99,26 @@ def test_manifest_matches_fixtures() -> None:
 def test_fixture_bit_exact(name: str) -> None:
     data = _fixture(name)
     seed = zlib.crc32(name.encode())
-    expected = _assert_bit_exact(
-        data, _inputs(data, SAMPLES_PER_MODEL, seed), model_offset=seed % 4
-    )
+    expected = _assert_bit_exact(data, seeded_inputs(data, SAMPLES_PER_MODEL, seed), model_offset=seed % 4)
     _assert_not_saturated(expected)
 
 
 def test_shape_output_is_the_input_shape() -> None:
     data = _fixture("shape_dynamic")
     eng = engine.Engine(data)
-    (out,) = eng.run(_inputs(data, 1, 5))
+    (out,) = eng.run(seeded_inputs(data, 1, 5))
     assert out[1].dtype == np.int32 and out[1].tolist() == list(eng.inputs[0].shape)
 
 
 def test_ignored_strided_slice_options_change_nothing() -> None:
     """offset, ellipsis_mask and new_axis_mask are ignored by TFLite Micro and so by the engine."""
-    samples = _inputs(_fixture("strided_slice_2d"), 4, 9)
+    samples = seeded_inputs(_fixture("strided_slice_2d"), 4, 9)
     plain = engine.Engine(_fixture("strided_slice_2d")).run(samples)
     patched = engine.Engine(_fixture("strided_slice_ignored_options")).run(samples)
     assert all(
-        np.array_equal(a, b) for pa, pb in zip(plain, patched, strict=False) for a, b in zip(pa, pb, strict=False)
+        np.array_equal(a, b)
+        for pa, pb in zip(plain, patched, strict=False)
+        for a, b in zip(pa, pb, strict=False)
     )
 
 
@@ -154,16 +130,14 @@ def _write(buf: bytearray, pos: int, fmt: str, value: int) -> None:
 
 
 def _options(buf: bytearray, code: int, options_cls: type):  # type: ignore[no-untyped-def]
-    _, graph = _graph(buf)
+    _, graph = model_and_graph(buf)
     table = graph.Operators(op_codes(bytes(buf)).index(code)).BuiltinOptions()
     opts = options_cls()
     opts.Init(table.Bytes, table.Pos)
     return opts
 
 
-def _patch_option(
-    data: bytes, code: int, options_cls: type, field: int, value: int
-) -> bytes:
+def _patch_option(data: bytes, code: int, options_cls: type, field: int, value: int) -> bytes:
     """Overwrite int32 field (0-based, as in schema.fbs) of the first `code` operator's options."""
     buf = bytearray(data)
     opts = _options(buf, code, options_cls)
@@ -189,7 +163,7 @@ def _patch_const_input(
 ) -> bytes:
     """Overwrite int32 element `index` of a constant input of the op-th `code` operator."""
     buf = bytearray(data)
-    model, graph = _graph(buf)
+    model, graph = model_and_graph(buf)
     position = [i for i, c in enumerate(op_codes(data)) if c == code][op]
     tensor = graph.Tensors(graph.Operators(position).Inputs(input_index))
     buffer = model.Buffers(tensor.Buffer())
@@ -201,7 +175,7 @@ def _patch_const_input(
 def _patch_output_dim(data: bytes, code: int, dim: int, value: int) -> bytes:
     """Overwrite one dim of the stored shape of the first `code` operator's output."""
     buf = bytearray(data)
-    _, graph = _graph(buf)
+    _, graph = model_and_graph(buf)
     tensor = graph.Tensors(graph.Operators(op_codes(data).index(code)).Outputs(0))
     _write(buf, tensor._tab.Vector(tensor._tab.Offset(4)) + 4 * dim, "<i", value)
     return bytes(buf)
@@ -229,26 +203,20 @@ REFUSALS: list[tuple[str, Callable[[], bytes], str, bool]] = [
     ),
     (
         "strided_slice_stride_zero",
-        lambda: _patch_const_input(
-            _fixture("strided_slice_2d"), STRIDED_SLICE, 3, 1, 0
-        ),
+        lambda: _patch_const_input(_fixture("strided_slice_2d"), STRIDED_SLICE, 3, 1, 0),
         "stride",
         True,
     ),
     (
         "strided_slice_output_shape",
-        lambda: _patch_const_input(
-            _fixture("strided_slice_2d"), STRIDED_SLICE, 2, 1, 7
-        ),
+        lambda: _patch_const_input(_fixture("strided_slice_2d"), STRIDED_SLICE, 2, 1, 7),
         "output dim",
         True,
     ),
     (
         # TFLite Micro accepts this, then its eval loop writes nothing for the shrunk axis.
         "strided_slice_shrink_negative_stride",
-        lambda: _patch_const_input(
-            _fixture("strided_slice_shrink"), STRIDED_SLICE, 3, 1, -1
-        ),
+        lambda: _patch_const_input(_fixture("strided_slice_shrink"), STRIDED_SLICE, 3, 1, -1),
         "shrunk axis",
         False,
     ),
@@ -284,9 +252,7 @@ REFUSALS: list[tuple[str, Callable[[], bytes], str, bool]] = [
     ),
     (
         "squeeze_dim_not_one",
-        lambda: _patch_option_vector(
-            _fixture("squeeze_dims"), SQUEEZE, tflite.SqueezeOptions, 0, 0, 1
-        ),
+        lambda: _patch_option_vector(_fixture("squeeze_dims"), SQUEEZE, tflite.SqueezeOptions, 0, 0, 1),
         "cannot squeeze",
         True,
     ),
@@ -311,4 +277,4 @@ def test_refused(make: Callable[[], bytes], words: str, tflm_refuses: bool) -> N
     assert words in info.value.message, info.value.message
     if tflm_refuses:
         with pytest.raises(tflm.TflmFailure):
-            tflm.run(data, _inputs(data, 1, 0))
+            tflm.run(data, seeded_inputs(data, 1, 0))
