@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from boardbatch import first_difference, split_outputs
 from boardkit import BIG_ARENA, ROOT, SHARED
 from microtf_host import qemu, tflm
 
@@ -82,34 +83,10 @@ def run_on_board(
     return lines, (tmp_path / "outputs.bin").read_bytes()
 
 
-def split_outputs(raw: bytes, like: list[np.ndarray], steps: int) -> list[list[np.ndarray]]:
-    """outputs.bin back into [step][output] arrays shaped and typed like TFLite Micro's."""
-    sizes = [a.nbytes for a in like]
-    assert len(raw) == steps * sum(sizes), f"{len(raw)} bytes of output for {steps} steps of {sizes}"
-    result, at = [], 0
-    for _ in range(steps):
-        row = []
-        for a, n in zip(like, sizes, strict=True):
-            row.append(np.frombuffer(raw[at : at + n], dtype=a.dtype).reshape(a.shape))
-            at += n
-        result.append(row)
-    return result
-
-
 def assert_bit_exact(got: list[list[np.ndarray]], want: list[list[np.ndarray]], name: str) -> None:
-    assert len(got) == len(want)
-    bad = [
-        k
-        for k, (g, w) in enumerate(zip(got, want, strict=True))
-        if not all(np.array_equal(a, b) for a, b in zip(g, w, strict=True))
-    ]
-    if bad:
-        board = [a.ravel()[:8].tolist() for a in got[bad[0]]]
-        oracle = [b.ravel()[:8].tolist() for b in want[bad[0]]]
-        pytest.fail(
-            f"{name}: {len(bad)} of {len(want)} steps differ; first at step {bad[0]}: "
-            f"board {board} vs TFLM {oracle}"
-        )
+    why = first_difference(got, want)
+    if why:
+        pytest.fail(f"{name}: {why}")
 
 
 def distinct(outputs: list[list[np.ndarray]]) -> int:
