@@ -77,7 +77,21 @@ def inputs_for(name: str, k: int) -> np.ndarray:
     return (tx.astype(np.float32) / np.float32(32768.0)).reshape(k, -1)
 
 
-PRE = """
+# Runs f with the heap locked: 'ok', or 'alloc' when it tried to allocate.
+LOCKED = """
+def locked(f):
+    micropython.heap_lock()
+    try:
+        f()
+        r = 'ok'
+    except MemoryError:
+        r = 'alloc'
+    micropython.heap_unlock()
+    return r
+"""
+
+PRE = (
+    """
 import sys, gc, binascii, micropython
 from array import array
 import microtf
@@ -87,6 +101,8 @@ def load_f32(path):
     with open(path, 'rb') as f:
         return array('f', f.read())
 """
+    + LOCKED
+)
 
 
 # --- sources ------------------------------------------------------------------------------------
@@ -402,15 +418,6 @@ xb = array('b', [(j * 7) % 200 - 100 for j in range(n)])
 yf = array('f', bytes(4 * len(m.output(0))))
 yb = array('b', bytes(len(m.output(0))))
 m.predict_into(xf, yf); m.predict_into(xb, yb)    # first calls: buffers inspected once
-def locked(f):
-    micropython.heap_lock()
-    try:
-        f()
-        r = 'ok'
-    except MemoryError:
-        r = 'alloc'
-    micropython.heap_unlock()
-    return r
 def run_invoke():
     for _ in range(50):
         m.invoke()

@@ -17,6 +17,7 @@ import pytest
 from mpkit import FIRMWARE, ROOT
 from test_model_api import (
     GESTURE,
+    LOCKED,
     SINE,
     dequantize,
     host_info,
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.timeout(600)
 BIG_ARENA = ROOT / "tests" / "board" / "fixtures" / "big_arena_conv.tflite"
 WAKEWORD = Path(np.__file__).parents[1] / "pymicro_wakeword" / "models" / "okay_nabu.tflite"
 
-PRE = """
+PRE = (
+    """
 import sys, gc, micropython
 from array import array
 import microtf
@@ -43,6 +45,8 @@ def load(path, code):
 def load_f32(path):
     return load(path, 'f')
 """
+    + LOCKED
+)
 
 
 def board(script: str, timeout: float = 300, path=None) -> str:
@@ -215,15 +219,6 @@ xb = array('b', [(j * 7) % 200 - 100 for j in range(192)])
 yf = array('f', bytes(16))
 yb = array('b', bytes(4))
 m.predict_into(xf, yf); m.predict_into(xb, yb)
-def locked(f):
-    micropython.heap_lock()
-    try:
-        f()
-        r = 'ok'
-    except MemoryError:
-        r = 'alloc'
-    micropython.heap_unlock()
-    return r
 def run_invoke():
     for _ in range(20):
         m.invoke()
