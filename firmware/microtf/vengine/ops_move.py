@@ -136,12 +136,10 @@ class SplitV:
                 s += c
 
 
-def prepare_split_v(model, node):
-    n = len(node.outputs)
-    if len(node.inputs) != 3 or n < 1:
-        raise ValueError("bad model: needs 3 inputs and outputs")
-    inp = model.tensor(node, 0)
-    axis_t = model.tensor(node, 2)
+def split_setup(model, node, inp, axis_t, n):
+    """What SPLIT and SPLIT_V share: the axis (a constant int32), num_splits, and outputs that
+    match the input except along the axis. Returns (element size, axis, outputs, their total
+    extent along the axis)."""
     if inp is None or axis_t is None:
         raise ValueError("bad model: missing input")
     if not axis_t.const:
@@ -176,10 +174,20 @@ def prepare_split_v(model, node):
             raise ValueError("output %d size" % i)
         along += o.shape[axis]
         outs.append(o)
-    if along != inp.shape[axis]:
-        raise ValueError("outputs do not add up to input dim %d" % axis)
     if inp.elements() * size != inp.bytes:
         raise ValueError("input size mismatch")
+    return size, axis, outs, along
+
+
+def prepare_split_v(model, node):
+    n = len(node.outputs)
+    if len(node.inputs) != 3 or n < 1:
+        raise ValueError("bad model: needs 3 inputs and outputs")
+    inp = model.tensor(node, 0)
+    size, axis, outs, along = split_setup(model, node, inp, model.tensor(node, 2), n)
+    nd = len(inp.shape)
+    if along != inp.shape[axis]:
+        raise ValueError("outputs do not add up to input dim %d" % axis)
     sizes = model.tensor(node, 1)
     if sizes is not None and sizes.const:
         if sizes.dtype != INT32:

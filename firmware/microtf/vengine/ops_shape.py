@@ -8,7 +8,7 @@ import array
 import micropython
 
 from .model import FLOAT32, INT8, INT16, INT32, UINT8
-from .ops_move import BOOL, INT64, _SPLIT_SIZE, SplitV, _i32_at, copy_at
+from .ops_move import BOOL, INT64, SplitV, _i32_at, copy_at, split_setup
 
 
 # ---- EXPAND_DIMS, SQUEEZE (a copy, as RESHAPE), SHAPE, PACK, SPLIT ----
@@ -203,45 +203,14 @@ def prepare_split(model, node):
     n = len(node.outputs)
     if len(node.inputs) != 2 or n < 1:
         raise ValueError("bad model: needs 2 inputs and outputs")
-    axis_t = model.tensor(node, 0)
     inp = model.tensor(node, 1)
-    if axis_t is None or inp is None:
-        raise ValueError("bad model: missing input")
-    if not axis_t.const:
-        raise ValueError("non-constant axis tensor")
-    if axis_t.dtype != INT32 or axis_t.bytes < 4:
-        raise ValueError("axis tensor must be int32")
-    if node.options.i32(0, n) != n:
-        raise ValueError("bad model: num_splits %d but %d outputs" % (node.options.i32(0, n), n))
-    size = _SPLIT_SIZE.get(inp.dtype, 0)
-    if size == 0:
-        raise ValueError("unsupported type %d" % inp.dtype)
+    size, axis, outs, _ = split_setup(model, node, inp, model.tensor(node, 0), n)
     dims = len(inp.shape)
-    axis = _i32_at(axis_t, 0)
-    if axis < 0:
-        axis += dims
-    if not 0 <= axis < dims:
-        raise ValueError("axis out of range for %d dims" % dims)
     if inp.shape[axis] % n:
         raise ValueError("axis size %d does not split in %d" % (inp.shape[axis], n))
-    outs = []
     for i in range(n):
-        o = model.tensor(node, i, True)
-        if o is None:
-            raise ValueError("bad model: missing output %d" % i)
-        if o.dtype != inp.dtype:
-            raise ValueError("output %d type differs" % i)
-        if len(o.shape) != dims:
-            raise ValueError("output %d has %d dims, input %d" % (i, len(o.shape), dims))
-        for k in range(dims):
-            want = inp.shape[k] // n if k == axis else inp.shape[k]
-            if o.shape[k] != want:
-                raise ValueError("output %d dim %d should be %d" % (i, k, want))
-        if o.elements() * size != o.bytes:
-            raise ValueError("output %d size" % i)
-        outs.append(o)
-    if inp.elements() * size != inp.bytes:
-        raise ValueError("input size mismatch")
+        if outs[i].shape[axis] != inp.shape[axis] // n:
+            raise ValueError("output %d dim %d should be %d" % (i, axis, inp.shape[axis] // n))
     inner = size
     for k in range(axis + 1, dims):
         inner *= inp.shape[k]
