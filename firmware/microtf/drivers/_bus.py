@@ -30,38 +30,33 @@ def errno_of(exc):
     return exc.args[0] if exc.args and isinstance(exc.args[0], int) else _EIO
 
 
-def read_into(i2c: "I2CBus", addr: int, reg: int, buf: "Buf", tries: int, chip: str) -> None:
-    """Fill ``buf`` from register ``reg`` onwards, trying at most ``tries`` times."""
+def _transfer(i2c: "I2CBus", addr: int, reg: int, buf: "Buf", tries: int, chip: str, write: bool) -> None:
     left = tries
     while True:
         try:
-            i2c.readfrom_mem_into(addr, reg, buf)
+            if write:
+                i2c.writeto_mem(addr, reg, buf)
+            else:
+                i2c.readfrom_mem_into(addr, reg, buf)
             return
         except OSError as exc:
             left -= 1
             if left <= 0:
                 raise OSError(
                     errno_of(exc),
-                    "%s at 0x%02x: read of register 0x%02x failed after %d attempts (%s)"
-                    % (chip, addr, reg, tries, exc),
+                    "%s at 0x%02x: %s of register 0x%02x failed after %d attempts (%s)"
+                    % (chip, addr, "write" if write else "read", reg, tries, exc),
                 ) from None
+
+
+def read_into(i2c: "I2CBus", addr: int, reg: int, buf: "Buf", tries: int, chip: str) -> None:
+    """Fill ``buf`` from register ``reg`` onwards, trying at most ``tries`` times."""
+    _transfer(i2c, addr, reg, buf, tries, chip, False)
 
 
 def write(i2c: "I2CBus", addr: int, reg: int, buf: "Buf", tries: int, chip: str) -> None:
     """Write ``buf`` to register ``reg`` onwards, trying at most ``tries`` times."""
-    left = tries
-    while True:
-        try:
-            i2c.writeto_mem(addr, reg, buf)
-            return
-        except OSError as exc:
-            left -= 1
-            if left <= 0:
-                raise OSError(
-                    errno_of(exc),
-                    "%s at 0x%02x: write of register 0x%02x failed after %d attempts (%s)"
-                    % (chip, addr, reg, tries, exc),
-                ) from None
+    _transfer(i2c, addr, reg, buf, tries, chip, True)
 
 
 def probe(i2c: "I2CBus", addr: int, reg: int, buf: "Buf", tries: int, chip: str) -> None:
