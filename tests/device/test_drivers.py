@@ -101,6 +101,11 @@ assert bus._fail == 96, 'exactly 4 attempts'
 bus.fail_next(0)
 bus.fail_next(1, writes=True)
 imu.configure(accel_range=2)   # one failed write is retried
+bus.fail_next(4, writes=True)
+expect(OSError, lambda: imu.configure(accel_range=2), 'MPU6050 at 0x68: write of register 0x1a failed after 4 attempts')
+bus.fail_next(4)
+expect(OSError, lambda: imu.read_raw_into(buf), 'read of register 0x3b failed after 4 attempts')
+bus.fail_next(0)
 imu0 = MPU6050(sim.SimI2C(dev), retries=0)
 imu0._i2c.fail_next(1)
 expect(OSError, lambda: imu0.read_raw_into(buf), 'failed after 1 attempts')
