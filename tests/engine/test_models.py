@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from microtf_host import tflm
 from microtf_host.engine import Engine, EngineError, arena_needed, list_ops
+from microtf_host.paths import ROOT
 from model_tools import (
     HELLO_WORLD,
     LSTM,
@@ -37,6 +38,23 @@ def test_hello_world_int8_bit_exact() -> None:
     outputs = assert_bit_exact(model, samples)
     assert len(outputs) >= 500
     assert distinct_outputs(outputs) > 50, "outputs barely vary: the comparison would prove little"
+
+
+@pytest.mark.parametrize("name", ["sine", "gesture"])
+def test_example_model_bit_exact_over_500_inputs(name: str) -> None:
+    """The project's example models (models/*/NAME_int8.tflite): 500 seeded random int8 inputs,
+    half uniform over the whole range, half around zero (where trained inputs live)."""
+    model = load(ROOT / "models" / name / f"{name}_int8.tflite")
+    eng = Engine(model)
+    rng = np.random.default_rng(5)
+    samples = random_samples(eng, 250, rng)
+    samples += [
+        [np.clip(s[0].astype(np.int16) // 4, -128, 127).astype(np.int8)]
+        for s in random_samples(eng, 250, rng)
+    ]
+    outputs = assert_bit_exact(model, samples)
+    assert len(outputs) == 500
+    assert distinct_outputs(outputs) > 100, "outputs barely vary: the comparison would prove little"
 
 
 def test_sine_float_bit_exact() -> None:
