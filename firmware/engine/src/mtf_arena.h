@@ -46,15 +46,30 @@
 #define MTF_CODE_CALL_ONCE 129
 #define MTF_CODE_VAR_HANDLE 142
 
+/* A checked vector of the model: len elements start at model offset pos. */
+typedef struct {
+    uint32_t pos;
+    uint32_t len;
+} mtf_vec_t;
+
+/* The input and output tensor lists of a node or subgraph: model offsets of
+ * their first int32 (checked at init: every index is a tensor of the subgraph,
+ * or -1 for an absent node input). mtf_io_tensor() reads entry e of inputs
+ * followed by outputs, so one loop can visit both. */
+typedef struct {
+    uint32_t inputs;
+    uint32_t outputs;
+    uint16_t n_inputs;
+    uint16_t n_outputs;
+} mtf_io_t;
+int32_t mtf_io_tensor(const mtf_model_t *m, const mtf_io_t *io, uint32_t e);
+
 struct mtf_node {
     const uint8_t *opt;       /* builtin options table in the model bytes, NULL if none */
     void *data;               /* op data set by prepare */
     uint32_t opt_room;        /* bytes from opt to the end of the model (bounds for mtf_opt_*) */
-    uint32_t inputs;          /* model offset of the first int32 of the inputs vector */
-    uint32_t outputs;         /* model offset of the first int32 of the outputs vector */
+    mtf_io_t io;
     int32_t step;             /* time step of this node in the planner's timeline */
-    uint16_t n_inputs;
-    uint16_t n_outputs;
     uint8_t code;             /* builtin operator code (all codes in ops.def are < 256) */
     uint8_t version;
     uint8_t opt_type;         /* BuiltinOptions union type */
@@ -78,20 +93,16 @@ typedef struct {
     int32_t n_tensors;        /* all tensors of the subgraph */
     int32_t n_full;           /* entries of tensors */
     int32_t n_nodes;
-    uint32_t inputs;          /* model offset of the first int32 of the inputs vector */
-    uint32_t outputs;
-    uint16_t n_inputs;
-    uint16_t n_outputs;
+    mtf_io_t io;
     int32_t first_step;       /* timeline range of this subgraph (inclusive) */
     int32_t last_step;
-    int32_t caller;           /* subgraph whose CALL_ONCE runs this one; -1 for main / never called */
+    int32_t spare;            /* unused (keeps the arena figures); tmap != NULL marks a read subgraph */
 } mtf_subgraph_t;
 
 struct mtf_model {
     const uint8_t *fb;        /* model bytes */
-    uint32_t fb_len;
-    uint32_t buffers;         /* model offset of the buffers vector's first entry */
-    uint32_t n_buffers;
+    uint32_t fb_len;          /* at most 0x7fffffff: sums of two offsets never wrap */
+    mtf_vec_t buffers;        /* the model's buffers vector (uoffsets to tables) */
     uint8_t *arena;           /* as given */
     size_t arena_size;
     uint8_t *base;            /* aligned start: head buffers are placed from here */

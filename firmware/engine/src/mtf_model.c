@@ -45,49 +45,48 @@ void *mtf_tail_alloc(mtf_model_t *m, size_t bytes)
 
 int mtf_node_num_inputs(const mtf_node_t *node)
 {
-    return node->n_inputs;
+    return node->io.n_inputs;
 }
 
 int mtf_node_num_outputs(const mtf_node_t *node)
 {
-    return node->n_outputs;
+    return node->io.n_outputs;
 }
 
-static mtf_tensor_t *node_tensor(mtf_model_t *m, uint32_t vec, int n, int i)
+/* Entry e of the node's inputs then outputs; NULL for an absent input (-1). */
+static mtf_tensor_t *node_tensor(mtf_model_t *m, const mtf_node_t *node, uint32_t e, int slot)
 {
-    if (i < 0 || i >= n)
-        return NULL;
     /* Indices were checked at init to be -1 or a tensor of the node's subgraph. */
-    int32_t idx = (int32_t)mtf_rd_u32_at(m->fb + vec + 4 * (uint32_t)i);
+    int32_t idx = mtf_io_tensor(m, &node->io, e);
     if (idx < 0)
         return NULL;
     const mtf_subgraph_t *sg = &m->subgraphs[m->cur_subgraph];
-    uint32_t e = sg->tmap[idx];
-    if (!(e & MTF_TMAP_CONST))
-        return &sg->tensors[e];
-    /* A constant: decode it again from its table, checked at init (mtf_read_const). */
-    mtf_tensor_t *slot = &m->slots[i < MTF_CONST_SLOTS ? i : MTF_CONST_SLOTS - 1];
-    mtf_read_const(m, e & ~MTF_TMAP_CONST, slot);
+    uint32_t entry = sg->tmap[idx];
+    if (!(entry & MTF_TMAP_CONST))
+        return &sg->tensors[entry];
+    /* A constant (never an output): decode it again from its table, checked at init (mtf_read_const). */
+    mtf_tensor_t *t = &m->slots[slot < MTF_CONST_SLOTS ? slot : MTF_CONST_SLOTS - 1];
+    mtf_read_const(m, entry & ~MTF_TMAP_CONST, t);
 #ifdef MTF_VERIFY_CONST_DECODE
     /* Sanitizer/fuzz builds: the unchecked decoder must agree with the checked one. */
     mtf_tensor_t ref;
     mtf_table_t tt;
     memset(&ref, 0, sizeof ref);
-    if (mtf_rd_table(m, e & ~MTF_TMAP_CONST, &tt, "tensor") < 0 || mtf_read_tensor(m, &tt, &ref, idx, 0) < 0 ||
-        memcmp(&ref, slot, sizeof ref) != 0)
+    mtf_rd_table(m, entry & ~MTF_TMAP_CONST, &tt);
+    if (mtf_read_tensor(m, &tt, &ref, idx, 0) != MTF_OK || memcmp(&ref, t, sizeof ref) != 0)
         __builtin_trap();
 #endif
-    return slot;
+    return t;
 }
 
 mtf_tensor_t *mtf_node_input(mtf_model_t *m, const mtf_node_t *node, int i)
 {
-    return node_tensor(m, node->inputs, node->n_inputs, i);
+    return (unsigned)i < node->io.n_inputs ? node_tensor(m, node, (uint32_t)i, i) : NULL;
 }
 
 mtf_tensor_t *mtf_node_output(mtf_model_t *m, const mtf_node_t *node, int i)
 {
-    return node_tensor(m, node->outputs, node->n_outputs, i);
+    return (unsigned)i < node->io.n_outputs ? node_tensor(m, node, node->io.n_inputs + (uint32_t)i, 0) : NULL;
 }
 
 int32_t mtf_node_version(const mtf_node_t *node)
@@ -169,7 +168,7 @@ int32_t mtf_resource_id(mtf_model_t *m, const uint8_t *container, uint32_t conta
 
 mtf_resource_t *mtf_resource_get(mtf_model_t *m, int32_t id)
 {
-    if (id < 0 || id >= m->n_resources)
+    if ((uint32_t)id >= (uint32_t)m->n_resources)
         return NULL;
     int32_t i = m->n_resources - 1;
     uint32_t h = m->resource_last;
@@ -182,11 +181,9 @@ mtf_resource_t *mtf_resource_get(mtf_model_t *m, int32_t id)
 
 mtf_resource_t *mtf_variable_of(mtf_model_t *m, const mtf_tensor_t *handle, int32_t bytes)
 {
-    if (handle == NULL || handle->data == NULL || handle->bytes < 4) {
-        mtf_fail(m, MTF_ERR_BAD_MODEL, "resource tensor has no variable");
-        return NULL;
-    }
-    mtf_resource_t *r = mtf_resource_get(m, mtf_load_i32(handle->data));
+    mtf_resource_t *r = NULL;
+    if (handle != NULL && handle->data != NULL && handle->bytes >= 4)
+        r = mtf_resource_get(m, mtf_load_i32(handle->data));
     if (r == NULL || r->buffer == NULL || r->bytes != bytes) {
         mtf_fail(m, MTF_ERR_BAD_MODEL, "no variable of %d bytes for this resource", bytes);
         return NULL;
@@ -196,40 +193,36 @@ mtf_resource_t *mtf_variable_of(mtf_model_t *m, const mtf_tensor_t *handle, int3
 
 /* ---- init ---- */
 
+/* Runs the prepare (eval 0) or eval (eval 1) function of every node of subgraph s.
+ * In prepare, a failure a kernel recorded stops the run even when it returned MTF_OK. */
+static mtf_status_t run_nodes(mtf_model_t *m, int32_t s, int eval)
+{
+    const mtf_subgraph_t *sg = &m->subgraphs[s];
+    mtf_status_t st = MTF_OK;
+    for (int32_t i = 0; i < sg->n_nodes && st == MTF_OK; i++) {
+        m->cur_subgraph = s;
+        m->cur_node = i;
+        const mtf_kernel_t *k = mtf_kernel_at(sg->nodes[i].kernel);
+        st = (eval ? k->eval : k->prepare)(m, &sg->nodes[i]);
+        /* A kernel that failed without a message still gets one (mtf_fail keeps the first). */
+        if (st != MTF_OK)
+            mtf_fail(m, st, eval ? "eval failed" : "prepare failed");
+        if (!eval)
+            st = m->status;
+    }
+    return st;
+}
+
 static mtf_status_t prepare_all(mtf_model_t *m)
 {
     m->preparing = 1;
     for (int32_t s = 0; s < m->n_subgraphs; s++) {
-        mtf_subgraph_t *sg = &m->subgraphs[s];
-        if (sg->tmap == NULL)
-            continue;
-        m->cur_subgraph = s;
-        for (int32_t i = 0; i < sg->n_nodes; i++) {
-            m->cur_node = i;
-            mtf_status_t st = mtf_kernel_at(sg->nodes[i].kernel)->prepare(m, &sg->nodes[i]);
-            if (st != MTF_OK || m->status != MTF_OK) {
-                if (m->status == MTF_OK)
-                    mtf_fail(m, st, "prepare failed");
-                return m->status;
-            }
-        }
+        if (m->subgraphs[s].tmap != NULL)
+            MTF_TRY(run_nodes(m, s, 0));
     }
     m->preparing = 0;
     m->cur_node = -1;
     m->cur_subgraph = -1;
-    return MTF_OK;
-}
-
-static mtf_status_t check_io(mtf_model_t *m)
-{
-    const mtf_subgraph_t *sg = &m->subgraphs[0];
-    for (uint32_t e = 0; e < (uint32_t)sg->n_inputs + sg->n_outputs; e++) {
-        uint32_t pos = e < sg->n_inputs ? sg->inputs + 4 * e : sg->outputs + 4 * (e - sg->n_inputs);
-        const mtf_tensor_t *t = full_tensor(sg, (int32_t)mtf_rd_u32_at(m->fb + pos));
-        if (t->dtype == MTF_RESOURCE)
-            return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "model %s %u is a constant or resource tensor",
-                            e < sg->n_inputs ? "input" : "output", e < sg->n_inputs ? e : e - sg->n_inputs);
-    }
     return MTF_OK;
 }
 
@@ -253,13 +246,31 @@ static void reset_state(mtf_model_t *m)
     m->reset_count++;
 }
 
-static mtf_status_t init_in(mtf_model_t *m, const void *model, size_t model_len, void *arena, size_t arena_size)
+/* Clears *err (when given), then records status and msg there: for failures
+ * outside a model, which need no "op N" prefix. */
+static mtf_status_t set_error(mtf_error_t *err, mtf_status_t status, const char *msg)
 {
-    fb_model_t f;
-    if (model_len > 0x7fffffffu)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
-    m->fb = model;
-    m->fb_len = (uint32_t)model_len;
+    if (err != NULL) {
+        err->status = status;
+        err->needed = 0;
+        strcpy(err->message, msg);
+    }
+    return status;
+}
+
+/* Starts a call: a fresh m reporting to err, on the model bytes. */
+static mtf_status_t open_model(mtf_model_t *m, const void *model, size_t model_len, fb_model_t *f, mtf_error_t *err)
+{
+    memset(m, 0, sizeof *m);
+    m->err = err;
+    m->cur_node = -1;
+    m->cur_subgraph = -1;
+    set_error(err, MTF_OK, "");
+    return mtf_open_model(m, model, model_len, f);
+}
+
+static mtf_status_t init_in(mtf_model_t *m, const fb_model_t *f, void *arena, size_t arena_size)
+{
     m->arena = arena;
     m->arena_size = arena_size;
     uintptr_t a = (uintptr_t)arena;
@@ -270,23 +281,14 @@ static mtf_status_t init_in(mtf_model_t *m, const void *model, size_t model_len,
     m->base = (uint8_t *)base;
     m->end = (uint8_t *)end;
     m->tail = m->end;
-    if (mtf_open_model(m, &f) < 0)
-        return m->status;
-    if (f.subgraphs.len == 0 || f.subgraphs.len > 0xffff)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model has %u subgraphs", f.subgraphs.len);
+    if (f->subgraphs.len == 0 || f->subgraphs.len > 0xffff)
+        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model has %u subgraphs", f->subgraphs.len);
     /* The model struct is the highest object of the tail; it is filled last. */
     void *self = mtf_tail_alloc(m, sizeof *m);
-    if (self == NULL)
+    m->n_subgraphs = (int32_t)f->subgraphs.len;
+    m->subgraphs = mtf_tail_alloc(m, sizeof(mtf_subgraph_t) * f->subgraphs.len);
+    if (m->status != MTF_OK || mtf_build_subgraph(m, f, 0, 0) != MTF_OK)
         return m->status;
-    m->n_subgraphs = (int32_t)f.subgraphs.len;
-    m->subgraphs = mtf_tail_alloc(m, sizeof(mtf_subgraph_t) * f.subgraphs.len);
-    if (m->subgraphs == NULL)
-        return m->status;
-    for (int32_t s = 0; s < m->n_subgraphs; s++)
-        m->subgraphs[s].caller = -1;
-    if (mtf_build_subgraph(m, &f, 0, 0) < 0)
-        return m->status;
-    MTF_TRY(check_io(m));
     MTF_TRY(prepare_all(m));
     MTF_TRY(mtf_plan_model(m));
     m->ready = 1;
@@ -297,34 +299,18 @@ static mtf_status_t init_in(mtf_model_t *m, const void *model, size_t model_len,
     return MTF_OK;
 }
 
-static void clear_error(mtf_error_t *err)
-{
-    if (err != NULL) {
-        err->status = MTF_OK;
-        err->needed = 0;
-        err->message[0] = 0;
-    }
-}
-
-static void start_model(mtf_model_t *m, mtf_error_t *err)
-{
-    memset(m, 0, sizeof *m);
-    m->err = err;
-    m->cur_node = -1;
-    m->cur_subgraph = -1;
-    clear_error(err);
-}
-
 mtf_status_t mtf_init(const void *model, size_t model_len, void *arena, size_t arena_size, mtf_model_t **out,
                       mtf_error_t *err)
 {
     mtf_model_t m;
-    start_model(&m, err);
+    fb_model_t f;
     if (out != NULL)
         *out = NULL;
     if (model == NULL || arena == NULL || out == NULL)
-        return mtf_fail(&m, MTF_ERR_BAD_ARGUMENT, "model, arena and out must not be NULL");
-    mtf_status_t st = init_in(&m, model, model_len, arena, arena_size);
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model, arena and out must not be NULL");
+    mtf_status_t st = open_model(&m, model, model_len, &f, err);
+    if (st == MTF_OK)
+        st = init_in(&m, &f, arena, arena_size);
     if (st != MTF_OK) {
         if (err != NULL && st == MTF_ERR_ARENA_TOO_SMALL)
             err->needed = m.used;
@@ -340,11 +326,8 @@ mtf_status_t mtf_arena_needed(const void *model, size_t model_len, void *work, s
     mtf_model_t *m;
     mtf_error_t local;
     mtf_error_t *e = err != NULL ? err : &local;
-    if (needed == NULL) {
-        mtf_model_t tmp;
-        start_model(&tmp, err);
-        return mtf_fail(&tmp, MTF_ERR_BAD_ARGUMENT, "needed must not be NULL");
-    }
+    if (needed == NULL)
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "needed must not be NULL");
     *needed = 0;
     mtf_status_t st = mtf_init(model, model_len, work, work_size, &m, e);
     if (st == MTF_OK)
@@ -353,7 +336,7 @@ mtf_status_t mtf_arena_needed(const void *model, size_t model_len, void *work, s
         *needed = e->needed;
     else
         return st;
-    clear_error(err);
+    set_error(err, MTF_OK, "");
     return MTF_OK;
 }
 
@@ -364,29 +347,30 @@ size_t mtf_arena_used(const mtf_model_t *m)
 
 int mtf_input_count(const mtf_model_t *m)
 {
-    return m != NULL && m->ready ? m->subgraphs[0].n_inputs : 0;
+    return m != NULL && m->ready ? m->subgraphs[0].io.n_inputs : 0;
 }
 
 int mtf_output_count(const mtf_model_t *m)
 {
-    return m != NULL && m->ready ? m->subgraphs[0].n_outputs : 0;
+    return m != NULL && m->ready ? m->subgraphs[0].io.n_outputs : 0;
 }
 
-static mtf_status_t io_info(const mtf_model_t *m, uint32_t vec, int n, int index, mtf_tensor_info_t *info)
+/* Model input (output: 0) or output (output: 1) index. */
+static mtf_status_t io_info(const mtf_model_t *m, int index, int output, mtf_tensor_info_t *info)
 {
     if (m == NULL || !m->ready)
         return MTF_ERR_NOT_READY;
-    if (info == NULL || index < 0 || index >= n)
+    const mtf_subgraph_t *sg = &m->subgraphs[0];
+    if (info == NULL || (unsigned)index >= (output ? sg->io.n_outputs : sg->io.n_inputs))
         return MTF_ERR_BAD_ARGUMENT;
     /* Model inputs and outputs are never constants (checked at init). */
-    const mtf_tensor_t *t = full_tensor(&m->subgraphs[0], (int32_t)mtf_rd_u32_at(m->fb + vec + 4 * (uint32_t)index));
-    memset(info, 0, sizeof *info);
+    const mtf_tensor_t *t = &sg->tensors[sg->tmap[mtf_io_tensor(m, &sg->io, (output ? sg->io.n_inputs : 0) + (unsigned)index)]];
     info->dtype = (mtf_dtype_t)t->dtype;
     info->ndims = t->ndims;
-    for (int i = 0; i < t->ndims; i++)
-        info->dims[i] = t->dims[i];
-    info->scale = t->q_count ? t->scale : 0.0f;
-    info->zero_point = t->q_count ? t->zero_point : 0;
+    /* Dims past ndims, scale and zero point of an unquantized tensor are 0 in t. */
+    memcpy(info->dims, t->dims, sizeof info->dims);
+    info->scale = t->scale;
+    info->zero_point = t->zero_point;
     info->data = t->data;
     info->bytes = (size_t)t->bytes;
     return MTF_OK;
@@ -394,34 +378,22 @@ static mtf_status_t io_info(const mtf_model_t *m, uint32_t vec, int n, int index
 
 mtf_status_t mtf_input(const mtf_model_t *m, int index, mtf_tensor_info_t *info)
 {
-    return io_info(m, m != NULL && m->ready ? m->subgraphs[0].inputs : 0, mtf_input_count(m), index, info);
+    return io_info(m, index, 0, info);
 }
 
 mtf_status_t mtf_output(const mtf_model_t *m, int index, mtf_tensor_info_t *info)
 {
-    return io_info(m, m != NULL && m->ready ? m->subgraphs[0].outputs : 0, mtf_output_count(m), index, info);
+    return io_info(m, index, 1, info);
 }
 
 mtf_status_t mtf_invoke_subgraph(mtf_model_t *m, int subgraph)
 {
-    if (subgraph < 0 || subgraph >= m->n_subgraphs || m->subgraphs[subgraph].tmap == NULL)
-        return mtf_fail(m, MTF_ERR_INTERNAL, "subgraph %d was not prepared", subgraph);
-    if (m->depth > MTF_MAX_CALL_DEPTH)
-        return mtf_fail(m, MTF_ERR_INTERNAL, "subgraphs nested too deep");
+    if ((uint32_t)subgraph >= (uint32_t)m->n_subgraphs || m->subgraphs[subgraph].tmap == NULL ||
+        m->depth > MTF_MAX_CALL_DEPTH)
+        return mtf_fail(m, MTF_ERR_INTERNAL, "subgraph %d not prepared or nested too deep", subgraph);
     int32_t saved_sg = m->cur_subgraph, saved_node = m->cur_node;
-    mtf_subgraph_t *sg = &m->subgraphs[subgraph];
-    mtf_status_t st = MTF_OK;
     m->depth++;
-    for (int32_t i = 0; i < sg->n_nodes; i++) {
-        m->cur_subgraph = subgraph;
-        m->cur_node = i;
-        st = mtf_kernel_at(sg->nodes[i].kernel)->eval(m, &sg->nodes[i]);
-        if (st != MTF_OK) {
-            if (m->status == MTF_OK)
-                mtf_fail(m, st, "eval failed");
-            break;
-        }
-    }
+    mtf_status_t st = run_nodes(m, subgraph, 1);
     m->depth--;
     m->cur_subgraph = saved_sg;
     m->cur_node = saved_node;
@@ -430,14 +402,9 @@ mtf_status_t mtf_invoke_subgraph(mtf_model_t *m, int subgraph)
 
 mtf_status_t mtf_invoke(mtf_model_t *m, mtf_error_t *err)
 {
-    clear_error(err);
-    if (m == NULL || !m->ready) {
-        if (err != NULL) {
-            err->status = MTF_ERR_NOT_READY;
-            strcpy(err->message, "model not initialised");
-        }
-        return MTF_ERR_NOT_READY;
-    }
+    if (m == NULL || !m->ready)
+        return set_error(err, MTF_ERR_NOT_READY, "model not initialised");
+    set_error(err, MTF_OK, "");
     m->err = err;
     m->status = MTF_OK;
     m->depth = 0;
@@ -459,26 +426,21 @@ mtf_status_t mtf_list_ops(const void *model, size_t model_len, mtf_op_info_t *op
 {
     mtf_model_t m;
     fb_model_t f;
-    start_model(&m, err);
     if (model == NULL || count == NULL || (ops == NULL && max > 0))
-        return mtf_fail(&m, MTF_ERR_BAD_ARGUMENT, "model and count must not be NULL");
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model and count must not be NULL");
     *count = 0;
-    if (model_len > 0x7fffffffu)
-        return mtf_fail(&m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
-    m.fb = model;
-    m.fb_len = (uint32_t)model_len;
-    if (mtf_open_model(&m, &f) < 0)
+    if (open_model(&m, model, model_len, &f, err) != MTF_OK)
         return m.status;
     int n = 0;
     for (uint32_t i = 0; i < f.opcodes.len; i++) {
         int32_t code, version;
-        if (mtf_read_opcode(&m, &f, i, &code, &version) < 0)
+        if (mtf_read_opcode(&m, &f, i, &code, &version) != MTF_OK)
             return m.status;
-        int dup = 0;
         /* Entries already written are compared; past max, duplicates are rare and harmless. */
-        for (int j = 0; j < n && j < max; j++)
-            dup |= ops[j].builtin_code == code && ops[j].version == version;
-        if (dup)
+        int j = 0;
+        while (j < n && j < max && (ops[j].builtin_code != code || ops[j].version != version))
+            j++;
+        if (j < n && j < max)
             continue;
         if (n < max) {
             int known;
@@ -495,10 +457,10 @@ mtf_status_t mtf_list_ops(const void *model, size_t model_len, mtf_op_info_t *op
 
 const void *mtf_debug_tensor_data(const mtf_model_t *m, int subgraph, int tensor)
 {
-    if (m == NULL || !m->ready || subgraph < 0 || subgraph >= m->n_subgraphs)
+    if (m == NULL || !m->ready || (uint32_t)subgraph >= (uint32_t)m->n_subgraphs)
         return NULL;
     const mtf_subgraph_t *sg = &m->subgraphs[subgraph];
-    if (sg->tmap == NULL || tensor < 0 || tensor >= sg->n_tensors)
+    if (sg->tmap == NULL || (uint32_t)tensor >= (uint32_t)sg->n_tensors)
         return NULL;
     const mtf_tensor_t *t = full_tensor(sg, tensor);
     return t != NULL ? t->data : NULL;

@@ -1,150 +1,145 @@
 /* mtf_reader.c - bounds-checked flatbuffer access; see mtf_reader.h. */
 #include "mtf_reader.h"
 
-/* True when [pos, pos + n) lies inside the model (64-bit sum: no wrap). */
-static int in_model(const mtf_model_t *m, uint64_t pos, uint64_t n)
+static float rd_f32_at(const uint8_t *p)
 {
-    return pos + n <= (uint64_t)m->fb_len;
+    uint32_t u = mtf_rd_u32_at(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
-int mtf_rd_root(mtf_model_t *m, mtf_table_t *root)
+/* True when [pos, pos + n) lies inside the model. */
+static int in_model(const mtf_model_t *m, uint32_t pos, uint32_t n)
 {
-    if (m->fb_len < 8)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model too short (%u bytes)", m->fb_len), -1;
-    /* TFLite accepts a missing identifier (old files) but not a wrong one:
-     * only bytes 4..7 that look like an identifier are compared. */
-    const uint8_t *id = m->fb + 4;
-    int printable = 1;
-    for (int i = 0; i < 4; i++)
-        printable &= id[i] >= 0x20 && id[i] < 0x7f;
-    if (printable && memcmp(id, "TFL3", 4) != 0)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "not a .tflite model (identifier is not TFL3)"), -1;
-    return mtf_rd_table(m, mtf_rd_u32_at(m->fb), root, "model");
+    return n <= m->fb_len && pos <= m->fb_len - n;
 }
 
-int mtf_rd_table(mtf_model_t *m, uint32_t pos, mtf_table_t *t, const char *what)
+/* Follow the uoffset stored at p (4 bytes inside the model): the target, or
+ * UINT32_MAX (outside any model) when the sum wraps. */
+static uint32_t follow(const mtf_model_t *m, uint32_t p)
 {
+    uint32_t target = p + mtf_rd_u32_at(m->fb + p);
+    return target < p ? UINT32_MAX : target;
+}
+
+void mtf_rd_root(mtf_model_t *m, mtf_table_t *root)
+{
+    uint32_t pos = UINT32_MAX;
+    if (m->fb_len < 8) {
+        mtf_fail(m, MTF_ERR_BAD_MODEL, "model too short");
+    } else {
+        /* TFLite accepts a missing identifier (old files) but not a wrong one:
+         * only bytes 4..7 that look like an identifier are compared. */
+        uint32_t id = mtf_rd_u32_at(m->fb + 4);
+        int printable = 1;
+        for (int i = 0; i < 32; i += 8)
+            printable &= ((id >> i) & 0xff) - 0x20 < 0x5f;
+        if (printable && id != 0x334c4654u) /* "TFL3" */
+            mtf_fail(m, MTF_ERR_BAD_MODEL, "not a .tflite model (identifier is not TFL3)");
+        pos = mtf_rd_u32_at(m->fb);
+    }
+    mtf_rd_table(m, pos, root);
+}
+
+void mtf_rd_table(mtf_model_t *m, uint32_t pos, mtf_table_t *t)
+{
+    uint32_t vt, vt_len, tbl_len;
+    memset(t, 0, sizeof *t);
     if (!in_model(m, pos, 4))
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s table at %u is out of bounds", what, pos), -1;
-    int64_t vt = (int64_t)pos - (int64_t)(int32_t)mtf_rd_u32_at(m->fb + pos);
-    if (vt < 0 || !in_model(m, (uint64_t)vt, 4))
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s vtable out of bounds", what), -1;
-    uint16_t vt_len = mtf_rd_u16_at(m->fb + vt);
-    uint16_t tbl_len = mtf_rd_u16_at(m->fb + vt + 2);
-    if (vt_len < 4 || (vt_len & 1) || !in_model(m, (uint64_t)vt, vt_len) || tbl_len < 4 ||
-        !in_model(m, pos, tbl_len))
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s vtable is malformed", what), -1;
+        goto bad;
+    /* The soffset is signed: a vtable before 0 wraps to 2^31 or more, outside the model. */
+    vt = pos - mtf_rd_u32_at(m->fb + pos);
+    if (!in_model(m, vt, 4))
+        goto bad;
+    vt_len = mtf_rd_u16_at(m->fb + vt);
+    tbl_len = mtf_rd_u16_at(m->fb + vt + 2);
+    if (vt_len < 4 || (vt_len & 1) || !in_model(m, vt, vt_len) || tbl_len < 4 || !in_model(m, pos, tbl_len))
+        goto bad;
     t->pos = pos;
-    t->vt = (uint32_t)vt;
-    t->vt_len = vt_len;
-    t->tbl_len = tbl_len;
-    return 0;
+    t->vt = vt;
+    t->vt_len = (uint16_t)vt_len;
+    t->tbl_len = (uint16_t)tbl_len;
+    return;
+bad:
+    mtf_fail(m, MTF_ERR_BAD_MODEL, "table or vtable out of bounds");
 }
 
-/* Absolute position of a field of size bytes: 0 when absent, -1 (as int64) when it does not fit. */
-static int64_t field_pos(const mtf_model_t *m, const mtf_table_t *t, int field, uint32_t size)
+/* Model position of a field of size bytes, 0 when absent (a present field is
+ * never at 0: its offset in the table is not 0) or when it does not fit its
+ * table (a failure). */
+static uint32_t field_at(mtf_model_t *m, const mtf_table_t *t, int field, uint32_t size)
 {
     uint32_t slot = 4 + 2 * (uint32_t)field;
     if (slot + 2 > t->vt_len)
         return 0;
-    uint16_t off = mtf_rd_u16_at(m->fb + t->vt + slot);
-    if (off == 0)
-        return 0;
-    if ((uint32_t)off + size > t->tbl_len)
-        return -1;
-    return (int64_t)t->pos + off;
+    uint32_t off = mtf_rd_u16_at(m->fb + t->vt + slot);
+    if (off != 0 && off + size > t->tbl_len) {
+        mtf_fail(m, MTF_ERR_BAD_MODEL, "field %d does not fit its table", field);
+        off = 0;
+    }
+    return off ? t->pos + off : 0;
 }
 
-static int bad_field(mtf_model_t *m, int field)
+uint32_t mtf_rd_num(mtf_model_t *m, const mtf_table_t *t, uint32_t spec)
 {
-    mtf_fail(m, MTF_ERR_BAD_MODEL, "field %d does not fit its table", field);
-    return -1;
+    uint32_t size = (spec >> 8) & 0xff;
+    uint32_t p = field_at(m, t, (int)(spec & 0xff), size);
+    if (p == 0)
+        return spec >> 16;
+    const uint8_t *b = m->fb + p;
+    if (size == 1)
+        return b[0];
+    if (size == 8 && mtf_rd_u32_at(b + 4) != 0)
+        return UINT32_MAX;
+    return mtf_rd_u32_at(b);
 }
 
-int mtf_rd_u8(mtf_model_t *m, const mtf_table_t *t, int field, uint8_t dflt, uint8_t *out)
+void mtf_rd_vec(mtf_model_t *m, const mtf_table_t *t, uint32_t spec, mtf_vec_t *v)
 {
-    int64_t p = field_pos(m, t, field, 1);
-    if (p < 0)
-        return bad_field(m, field);
-    *out = p ? m->fb[p] : dflt;
-    return 0;
-}
-
-int mtf_rd_i32(mtf_model_t *m, const mtf_table_t *t, int field, int32_t dflt, int32_t *out)
-{
-    int64_t p = field_pos(m, t, field, 4);
-    if (p < 0)
-        return bad_field(m, field);
-    *out = p ? (int32_t)mtf_rd_u32_at(m->fb + p) : dflt;
-    return 0;
-}
-
-int mtf_rd_u64(mtf_model_t *m, const mtf_table_t *t, int field, uint64_t *out)
-{
-    int64_t p = field_pos(m, t, field, 8);
-    if (p < 0)
-        return bad_field(m, field);
-    *out = p ? (uint64_t)mtf_rd_u32_at(m->fb + p) | ((uint64_t)mtf_rd_u32_at(m->fb + p + 4) << 32) : 0;
-    return 0;
-}
-
-/* Follow the uoffset stored at position p (already checked to hold 4 bytes). */
-static int64_t follow(const mtf_model_t *m, uint32_t p)
-{
-    uint64_t target = (uint64_t)p + mtf_rd_u32_at(m->fb + p);
-    return target < m->fb_len ? (int64_t)target : -1;
-}
-
-int mtf_rd_vec(mtf_model_t *m, const mtf_table_t *t, int field, uint32_t elem, mtf_vec_t *v, const char *what)
-{
+    uint32_t shift = spec >> 8;
     v->pos = 0;
     v->len = 0;
-    int64_t p = field_pos(m, t, field, 4);
-    if (p < 0)
-        return bad_field(m, field);
+    uint32_t p = field_at(m, t, (int)(spec & 0xff), 4);
     if (p == 0)
-        return 0;
-    int64_t vp = follow(m, (uint32_t)p);
-    if (vp < 0 || !in_model(m, (uint64_t)vp, 4))
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s vector out of bounds", what), -1;
-    uint32_t len = mtf_rd_u32_at(m->fb + vp);
+        return;
+    p = follow(m, p);
+    if (in_model(m, p, 4)) {
+        uint32_t len = mtf_rd_u32_at(m->fb + p);
+        uint32_t room = m->fb_len - p - 4;
 #ifdef MTF_FUZZ_PLANT_OOB
-    /* Planted bug for the fuzz harness's self-test: vector lengths go unchecked. */
-    elem = 0;
+        /* Planted bug for the fuzz harness's self-test: vector lengths go unchecked. */
+        room = UINT32_MAX;
 #endif
-    if (!in_model(m, (uint64_t)vp + 4, (uint64_t)len * elem))
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s vector of %u items overruns the model", what, len), -1;
-    v->pos = (uint32_t)vp + 4;
-    v->len = len;
-    return 0;
+        if (len <= room >> shift) {
+            v->pos = p + 4;
+            v->len = len;
+            return;
+        }
+    }
+    mtf_fail(m, MTF_ERR_BAD_MODEL, "vector overruns the model");
 }
 
-int mtf_rd_vec_table(mtf_model_t *m, const mtf_vec_t *v, uint32_t i, mtf_table_t *t, const char *what)
+void mtf_rd_vec_table(mtf_model_t *m, const mtf_vec_t *v, uint32_t i, mtf_table_t *t)
 {
-    /* The vector was checked to hold len uoffsets. */
-    uint32_t p = v->pos + 4 * i;
-    int64_t target = follow(m, p);
-    if (i >= v->len || target < 0)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s %u out of bounds", what, i), -1;
-    return mtf_rd_table(m, (uint32_t)target, t, what);
+    /* i < v->len: the vector was checked to hold its uoffsets. */
+    mtf_rd_table(m, follow(m, v->pos + 4 * i), t);
 }
 
-int mtf_rd_sub(mtf_model_t *m, const mtf_table_t *t, int field, mtf_table_t *sub, const char *what)
+int mtf_rd_sub(mtf_model_t *m, const mtf_table_t *t, int field, mtf_table_t *sub)
 {
-    int64_t p = field_pos(m, t, field, 4);
-    if (p < 0)
-        return bad_field(m, field);
+    uint32_t p = field_at(m, t, field, 4);
+    memset(sub, 0, sizeof *sub);
     if (p == 0)
         return 0;
-    int64_t target = follow(m, (uint32_t)p);
-    if (target < 0)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "%s table out of bounds", what), -1;
-    return mtf_rd_table(m, (uint32_t)target, sub, what) < 0 ? -1 : 1;
+    mtf_rd_table(m, follow(m, p), sub);
+    return 1;
 }
 
-int32_t mtf_rd_vec_i32(const mtf_model_t *m, const mtf_vec_t *v, uint32_t i)
+int32_t mtf_io_tensor(const mtf_model_t *m, const mtf_io_t *io, uint32_t e)
 {
-    return (int32_t)mtf_rd_u32_at(m->fb + v->pos + 4 * i);
+    uint32_t pos = e < io->n_inputs ? io->inputs + 4 * e : io->outputs + 4 * (e - io->n_inputs);
+    return (int32_t)mtf_rd_u32_at(m->fb + pos);
 }
 
 /* ---- builtin options, for kernels (the node's table was opened at init) ---- */
@@ -157,13 +152,11 @@ static const uint8_t *opt_field(const mtf_node_t *node, int field, uint32_t size
         return NULL;
     /* vtable and table bounds were checked by mtf_rd_table at init. */
     const uint8_t *vt = t - (int32_t)mtf_rd_u32_at(t);
-    uint16_t vt_len = mtf_rd_u16_at(vt);
-    uint16_t tbl_len = mtf_rd_u16_at(vt + 2);
     uint32_t slot = 4 + 2 * (uint32_t)field;
-    if (slot + 2 > vt_len)
+    if (slot + 2 > mtf_rd_u16_at(vt))
         return NULL;
-    uint16_t off = mtf_rd_u16_at(vt + slot);
-    if (off == 0 || (uint32_t)off + size > tbl_len)
+    uint32_t off = mtf_rd_u16_at(vt + slot);
+    if (off == 0 || off + size > mtf_rd_u16_at(vt + 2))
         return NULL;
     return t + off;
 }
@@ -189,41 +182,44 @@ int32_t mtf_opt_i8(const mtf_node_t *node, int field, int32_t dflt)
 float mtf_opt_f32(const mtf_node_t *node, int field, float dflt)
 {
     const uint8_t *p = opt_field(node, field, 4);
-    return p ? mtf_load_f32(p) : dflt;
+    return p ? rd_f32_at(p) : dflt;
 }
 
-/* Start of the vector or string an offset field points to, with its length;
- * NULL when absent or out of bounds. */
-static const uint8_t *opt_vector(const mtf_node_t *node, int field, uint32_t elem, uint32_t *len)
+/* Start of the vector or string of (1 << shift)-byte elements an offset field
+ * points to, with its length; NULL when absent or out of bounds. */
+static const uint8_t *opt_vector(const mtf_node_t *node, int field, uint32_t shift, uint32_t *len)
 {
     const uint8_t *p = opt_field(node, field, 4);
     if (p == NULL)
         return NULL;
-    uint64_t rel = (uint64_t)(p - node->opt) + mtf_rd_u32_at(p);
-    if (rel + 4 > node->opt_room)
+    /* rel + 4 <= opt_room: the field lies in its table, inside the model. */
+    uint32_t rel = (uint32_t)(p - node->opt), off = mtf_rd_u32_at(p);
+    if (off > node->opt_room - rel - 4)
         return NULL;
-    uint32_t n = mtf_rd_u32_at(node->opt + rel);
-    if (rel + 4 + (uint64_t)n * elem > node->opt_room)
+    rel += off + 4;
+    uint32_t n = mtf_rd_u32_at(node->opt + rel - 4);
+    if (n > (node->opt_room - rel) >> shift)
         return NULL;
     *len = n;
-    return node->opt + rel + 4;
+    return node->opt + rel;
 }
 
 int mtf_opt_i32_vec(const mtf_node_t *node, int field, int32_t *out, int max)
 {
     uint32_t n;
-    const uint8_t *v = opt_vector(node, field, 4, &n);
+    const uint8_t *v = opt_vector(node, field, 2, &n);
     if (v == NULL)
         return -1;
-    for (uint32_t i = 0; i < n && (int64_t)i < max; i++)
-        out[i] = mtf_load_i32(v + 4 * i);
-    return n > 0x7fffffffu ? 0x7fffffff : (int)n;
+    /* n < 2^29: its bytes are inside the model. */
+    for (int i = 0; i < (int)n && i < max; i++)
+        out[i] = (int32_t)mtf_rd_u32_at(v + 4 * i);
+    return (int)n;
 }
 
 int mtf_opt_str(const mtf_node_t *node, int field, const uint8_t **str)
 {
     uint32_t n;
-    const uint8_t *v = opt_vector(node, field, 1, &n);
+    const uint8_t *v = opt_vector(node, field, 0, &n);
     if (v == NULL)
         return -1;
     *str = v;
@@ -241,7 +237,7 @@ float mtf_tensor_scale(const mtf_tensor_t *t, int channel)
 {
     if (channel < 0 || channel >= t->q_count || t->q_scales == NULL)
         return 0.0f;
-    return mtf_load_f32(t->q_scales + 4 * (uint32_t)channel);
+    return rd_f32_at(t->q_scales + 4 * (uint32_t)channel);
 }
 
 int32_t mtf_tensor_zero_point(const mtf_tensor_t *t, int channel)

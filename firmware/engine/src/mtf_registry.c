@@ -18,22 +18,28 @@
 #include "../ops.def"
 #undef MTF_OP
 
+#ifndef MTF_OP_NAMES
+#define MTF_OP_NAMES 1 /* names of operators the engine lacks, for messages (about 2 KB) */
+#endif
+
 typedef struct {
     int16_t code;
     uint8_t max_version;
-    const char *name;
+#if !MTF_OP_NAMES
+    const char *name; /* with MTF_OP_NAMES, all_names below has every name */
+#endif
     const mtf_kernel_t *kernel;
 } mtf_op_entry_t;
 
 static const mtf_op_entry_t ops[] = {
+#if MTF_OP_NAMES
+#define MTF_OP(name, code, max_version, kernel) {code, max_version, &mtf_kernel_##kernel},
+#else
 #define MTF_OP(name, code, max_version, kernel) {code, max_version, #name, &mtf_kernel_##kernel},
+#endif
 #include "../ops.def"
 #undef MTF_OP
 };
-
-#ifndef MTF_OP_NAMES
-#define MTF_OP_NAMES 1 /* names of operators the engine lacks, for messages (about 2 KB) */
-#endif
 
 #if MTF_OP_NAMES
 /* TFLite BuiltinOperator names 0..161, NUL-separated, in code order. */
@@ -65,31 +71,35 @@ static const char all_names[] =
 
 const char *mtf_op_name(int32_t code)
 {
+#if MTF_OP_NAMES
+    /* Skip code names; the string ends with an empty one (its final NUL). */
+    const char *p = all_names;
+    for (int32_t c = 0; c < code && *p; c++)
+        while (*p++)
+            ;
+    if (code >= 0 && *p)
+        return p;
+#else
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (ops[i].code == code)
             return ops[i].name;
-#if MTF_OP_NAMES
-    const char *p = all_names;
-    for (int32_t c = 0; c >= 0 && c < code && p < all_names + sizeof all_names - 1; c++)
-        p += strlen(p) + 1;
-    if (code >= 0 && p < all_names + sizeof all_names - 1)
-        return p;
 #endif
     return "UNKNOWN";
 }
 
 int mtf_find_kernel(int32_t code, int32_t version, int *known)
 {
-    *known = 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (ops[i].code == code) {
-            *known = 1;
             const mtf_kernel_t *k = ops[i].kernel;
-            if (version < 1 || version > ops[i].max_version || k == NULL || k->prepare == NULL || k->eval == NULL)
-                return -1;
-            return (int)i;
+            *known = 1;
+            return version >= 1 && version <= ops[i].max_version && k != NULL && k->prepare != NULL &&
+                           k->eval != NULL
+                       ? (int)i
+                       : -1;
         }
     }
+    *known = 0;
     return -1;
 }
 

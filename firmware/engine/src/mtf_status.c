@@ -25,15 +25,16 @@ const char *mtf_status_message(mtf_status_t status)
     return messages[status];
 }
 
+/* Message being written: characters go to p while p < end (room for the NUL). */
 typedef struct {
-    char *buf;
-    size_t pos;
+    char *p;
+    char *end;
 } out_t;
 
-static void put_c(out_t *o, char c)
+static void put_c(out_t *o, int c)
 {
-    if (o->pos + 1 < MTF_MESSAGE_MAX)
-        o->buf[o->pos++] = c;
+    if (o->p < o->end)
+        *o->p++ = (char)c;
 }
 
 static void put_s(out_t *o, const char *s)
@@ -42,107 +43,89 @@ static void put_s(out_t *o, const char *s)
         put_c(o, *s++);
 }
 
-static void put_u(out_t *o, unsigned long v)
+static void put_u(out_t *o, uint32_t v)
 {
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        put_c(o, digits[--n]);
+    if (v >= 10)
+        put_u(o, v / 10);
+    put_c(o, (int)('0' + v % 10));
 }
 
-static void put_d(out_t *o, long v)
-{
-    if (v < 0) {
-        put_c(o, '-');
-        put_u(o, 0ul - (unsigned long)v);
-    } else {
-        put_u(o, (unsigned long)v);
-    }
-}
-
-#ifndef MTF_TERSE_ERRORS
 static void format(out_t *o, const char *fmt, va_list ap)
 {
-    for (; *fmt; fmt++) {
-        if (*fmt != '%') {
-            put_c(o, *fmt);
-            continue;
+    for (int c; (c = *fmt++) != 0;) {
+        if (c == '%') {
+            c = *fmt++;
+            if (c == 0)
+                break;
+            if (c == 's') {
+                put_s(o, va_arg(ap, const char *));
+                continue;
+            }
+            if (c == 'd' || c == 'u') {
+                uint32_t v = c == 'd' ? (uint32_t)va_arg(ap, int) : va_arg(ap, unsigned);
+                if (c == 'd' && (int32_t)v < 0) {
+                    put_c(o, '-');
+                    v = 0u - v;
+                }
+                put_u(o, v);
+                continue;
+            }
         }
-        fmt++;
-        if (*fmt == 's')
-            put_s(o, va_arg(ap, const char *));
-        else if (*fmt == 'd')
-            put_d(o, va_arg(ap, int));
-        else if (*fmt == 'u')
-            put_u(o, va_arg(ap, unsigned));
-        else if (*fmt == '%')
-            put_c(o, '%');
-        else if (*fmt == 0)
-            break;
+        put_c(o, c); /* text, and the second % of %% */
     }
 }
-#endif
 
-/* Records status and writes the "op N NAME: " prefix of the message into *o. */
-static void record(mtf_model_t *m, mtf_status_t status, out_t *o)
+static void put_f(out_t *o, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    format(o, fmt, ap);
+    va_end(ap);
+}
+
+/* Records the first failure of a call; returns 1 when a message is to be
+ * written at o, after its "op N NAME: " prefix inside a node. */
+static int record(mtf_model_t *m, mtf_status_t status, out_t *o)
+{
+    /* The first failure of a call wins: later ones are consequences. */
+    if (m == NULL || m->status != MTF_OK)
+        return 0;
     m->status = status;
+    if (m->err == NULL)
+        return 0;
     m->err->status = status;
     m->err->needed = 0;
-    o->buf = m->err->message;
-    o->pos = 0;
-    if (m->cur_node >= 0 && m->cur_subgraph >= 0 && m->cur_subgraph < m->n_subgraphs &&
-        m->subgraphs != NULL) {
-        const mtf_node_t *node = &m->subgraphs[m->cur_subgraph].nodes[m->cur_node];
-        put_s(o, "op ");
-        put_d(o, m->cur_node);
-        if (m->cur_subgraph > 0) {
-            put_s(o, " of subgraph ");
-            put_d(o, m->cur_subgraph);
-        }
-        put_c(o, ' ');
-        put_s(o, mtf_op_name(node->code));
-        put_s(o, ": ");
+    o->p = m->err->message;
+    o->end = o->p + MTF_MESSAGE_MAX - 1;
+    /* cur_node >= 0 only while a kernel of subgraph cur_subgraph runs. */
+    if (m->cur_node >= 0) {
+        put_f(o, m->cur_subgraph > 0 ? "op %d of subgraph %d" : "op %d", m->cur_node, m->cur_subgraph);
+        put_f(o, " %s: ", mtf_op_name(m->subgraphs[m->cur_subgraph].nodes[m->cur_node].code));
     }
+    return 1;
 }
 
 #ifdef MTF_TERSE_ERRORS
 mtf_status_t mtf_fail_terse(mtf_model_t *m, mtf_status_t status)
 {
-    /* The first failure of a call wins: later ones are consequences. */
-    if (m == NULL || m->status != MTF_OK)
-        return status;
-    if (m->err == NULL) {
-        m->status = status;
-        return status;
-    }
     out_t o;
-    record(m, status, &o);
-    put_s(&o, mtf_status_message(status));
-    o.buf[o.pos] = 0;
+    if (record(m, status, &o)) {
+        put_s(&o, mtf_status_message(status));
+        *o.p = 0;
+    }
     return status;
 }
 #else
 mtf_status_t mtf_fail(mtf_model_t *m, mtf_status_t status, const char *fmt, ...)
 {
-    /* The first failure of a call wins: later ones are consequences. */
-    if (m == NULL || m->status != MTF_OK)
-        return status;
-    if (m->err == NULL) {
-        m->status = status;
-        return status;
-    }
     out_t o;
-    record(m, status, &o);
-    va_list ap;
-    va_start(ap, fmt);
-    format(&o, fmt, ap);
-    va_end(ap);
-    o.buf[o.pos] = 0;
+    if (record(m, status, &o)) {
+        va_list ap;
+        va_start(ap, fmt);
+        format(&o, fmt, ap);
+        va_end(ap);
+        *o.p = 0;
+    }
     return status;
 }
 #endif
