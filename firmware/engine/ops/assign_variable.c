@@ -4,16 +4,15 @@
  * its persistent buffer, filled with the value's int8 zero point (TFLite
  * Micro's default; mtf_reset() refills it).
  */
+#include "mtf_activation.h"
 #include "mtf_arena.h"
 
 static mtf_status_t assign_variable_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 2 && mtf_node_num_outputs(node) == 0, MTF_ERR_BAD_MODEL,
-               "needs 2 inputs and no output");
-    const mtf_tensor_t *handle = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *value = mtf_node_input(m, node, 1);
-    MTF_ENSURE(m, handle != NULL && (handle->dtype == MTF_RESOURCE || handle->dtype == MTF_INT32) &&
-                      mtf_elements(handle) == 1 && value != NULL,
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_io(m, node, 2, 0, t));
+    const mtf_tensor_t *handle = t[0], *value = t[1];
+    MTF_ENSURE(m, (handle->dtype == MTF_RESOURCE || handle->dtype == MTF_INT32) && mtf_arith_count(handle) == 1,
                MTF_ERR_BAD_MODEL, "input 0 must be one resource");
     /* A handle from another subgraph is resolved at eval, as in TFLite Micro. */
     if (handle->data == NULL)

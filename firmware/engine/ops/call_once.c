@@ -5,7 +5,7 @@
  * called only once, no cycles) and planned its tensors inside this node's
  * time step, so they never collide with the caller's live tensors.
  */
-#include "mtf_kernel.h"
+#include "mtf_activation.h"
 
 typedef struct {
     int32_t subgraph;
@@ -14,8 +14,7 @@ typedef struct {
 
 static mtf_status_t call_once_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 0 && mtf_node_num_outputs(node) == 0, MTF_ERR_BAD_MODEL,
-               "takes no inputs or outputs");
+    MTF_TRY(mtf_arith_io(m, node, 0, 0, NULL));
     call_once_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;

@@ -5,24 +5,16 @@
  * Q4.27, passed through gemmlowp's fixed-point logistic and rounded to
  * 1/256 steps with zero point -128. Since the result depends on the int8
  * input alone, prepare evaluates that exact integer formula for all 256
- * inputs and eval is a table lookup. float32 uses TFLite's expf formula.
+ * inputs and eval is a table lookup (src/mtf_activation.c). float32 uses
+ * TFLite's expf formula.
  */
 #include <math.h>
 
 #include "mtf_activation.h"
-#include "mtf_fixedpoint.h"
-#include "mtf_kernel.h"
-#include "mtf_quant.h"
 
 static mtf_status_t logistic_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in, *out;
-    MTF_TRY(mtf_act_check(m, node, &in, &out));
-    if (in->dtype == MTF_FLOAT32)
-        return MTF_OK;
-    MTF_ENSURE(m, mtf_fp_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
-    MTF_ENSURE(m, out->zero_point == -128, MTF_ERR_UNSUPPORTED_TYPE, "int8 output zero point must be -128");
-    return mtf_act_sigmoid_table(m, node, in, 0);
+    return mtf_act_prepare(m, node, MTF_ACT_KIND_LOGISTIC);
 }
 
 /* TFLite's cut-offs: beyond them the float result is 1 or exp(v). */

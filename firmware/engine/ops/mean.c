@@ -15,7 +15,7 @@
  * one (global average pooling's H and W become one run of H*W at stride C),
  * which shortens the odometers and keeps the persistent data small.
  */
-#include "mtf_kernel.h"
+#include "mtf_activation.h"
 #include "mtf_quant.h"
 
 /* ReducerOptions field (schema.fbs). */
@@ -30,83 +30,58 @@ typedef struct {
     int32_t in_zp, out_zp;
 } mean_data_t;
 
-/* floor(log2(v)) for v > 0: TFLite's 63 - CountLeadingZeros(v). */
-static int floor_log2_u64(uint64_t v)
+/* Whether bit i of the reduced-axes mask is set. */
+static int is_reduced(unsigned red, int i)
 {
-    int n = -1;
-    while (v != 0) {
-        v >>= 1;
-        n++;
-    }
-    return n;
+    return (int)(red >> i & 1u);
 }
 
 static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 2 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "expects 2 inputs and 1 output");
-    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *axis = mtf_node_input(m, node, 1);
-    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, input != NULL && axis != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
-               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
-               output->dtype);
-    MTF_ENSURE(m, axis->dtype == MTF_INT32, MTF_ERR_BAD_MODEL, "axis must be int32");
-    MTF_ENSURE(m, axis->flags & MTF_TENSOR_CONST, MTF_ERR_UNSUPPORTED_TYPE, "non-constant axis");
-    MTF_ENSURE(m, input->ndims >= 1, MTF_ERR_UNSUPPORTED_TYPE, "scalar input");
-    MTF_ENSURE(m, input->q_count >= 1 && output->q_count >= 1 && input->scale > 0.0f && output->scale > 0.0f,
-               MTF_ERR_BAD_MODEL, "input and output must be quantized");
+    mtf_tensor_t *t[3];
+    MTF_TRY(mtf_arith_io(m, node, 2, 1, t));
+    const mtf_tensor_t *input = t[0], *axis = t[1], *output = t[2];
+    MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8 && (axis->flags & MTF_TENSOR_CONST) &&
+                      input->ndims >= 1,
+               MTF_ERR_UNSUPPORTED_TYPE, "needs int8 tensors, a constant axis and a non-scalar input");
+    MTF_ENSURE(m, axis->dtype == MTF_INT32 && mtf_arith_scale_ok(input->scale) && mtf_arith_scale_ok(output->scale),
+               MTF_ERR_BAD_MODEL, "needs an int32 axis and quantized input and output");
 
     /* Resolve the axes: negative ones count from the end, repeats collapse. */
     const int nd = input->ndims;
-    int reduced[MTF_MAX_DIMS] = { 0 };
-    const int32_t n_axis = mtf_elements(axis);
+    unsigned red = 0; /* bit i: axis i is reduced */
+    const int32_t n_axis = mtf_arith_count(axis);
     for (int32_t i = 0; i < n_axis; i++) {
         int32_t a = mtf_load_i32(axis->data + 4 * (size_t)i);
         int32_t r = a < 0 ? a + nd : a;
-        MTF_ENSURE(m, r >= 0 && r < nd, MTF_ERR_SHAPE, "axis %d out of range for rank %d", a, nd);
-        reduced[r] = 1;
+        MTF_ENSURE(m, r >= 0 && r < nd, MTF_ERR_SHAPE, "axis out of range");
+        red |= 1u << r;
     }
 
     mean_data_t *d = (mean_data_t *)mtf_alloc_persistent(m, sizeof(mean_data_t));
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
     const int keep_dims = mtf_opt_u8(node, OPT_KEEP_DIMS, 0) != 0;
+    /* Input strides, the reduced count, and the output shape: reduced axes
+     * become 1 with keep_dims and vanish without (all of them reduced, the
+     * output may also be [1]). */
+    int32_t strides[MTF_MAX_DIMS], want[MTF_MAX_DIMS];
     int32_t stride = 1;
-    int32_t strides[MTF_MAX_DIMS];
+    int n_want = 0;
+    d->count = 1;
     for (int i = nd - 1; i >= 0; i--) {
         strides[i] = stride;
         stride *= input->dims[i];
     }
-    d->count = 1;
-    int32_t out_elems = 1;
-    int n_kept = 0;
     for (int i = 0; i < nd; i++) {
-        if (reduced[i])
+        if (is_reduced(red, i))
             d->count *= input->dims[i];
-        else {
-            out_elems *= input->dims[i];
-            n_kept++;
-        }
+        if (!is_reduced(red, i) || keep_dims)
+            want[n_want++] = is_reduced(red, i) ? 1 : input->dims[i];
     }
-    /* Output shape: reduced axes become 1 with keep_dims, vanish without. */
-    if (keep_dims) {
-        MTF_ENSURE(m, output->ndims == nd, MTF_ERR_SHAPE, "keep_dims output must have rank %d", nd);
-        for (int i = 0; i < nd; i++)
-            MTF_ENSURE(m, output->dims[i] == (reduced[i] ? 1 : input->dims[i]), MTF_ERR_SHAPE,
-                       "output axis %d is %d", i, output->dims[i]);
-    } else {
-        MTF_ENSURE(m, output->ndims == n_kept || (n_kept == 0 && output->ndims == 1), MTF_ERR_SHAPE,
-                   "output rank %d, expected %d", output->ndims, n_kept);
-        for (int i = 0, j = 0; i < nd && j < output->ndims; i++) {
-            if (reduced[i])
-                continue;
-            MTF_ENSURE(m, output->dims[j] == input->dims[i], MTF_ERR_SHAPE, "output axis %d is %d", j,
-                       output->dims[j]);
-            j++;
-        }
-    }
+    int shape_ok = output->ndims == n_want && memcmp(output->dims, want, sizeof(int32_t) * (size_t)n_want) == 0;
+    shape_ok |= n_want == 0 && output->ndims == 1 && output->dims[0] == 1;
+    MTF_ENSURE(m, shape_ok, MTF_ERR_SHAPE, "wrong output shape");
     /* Kept axes, then reduced axes, each in input order; an axis contiguous
      * with the previous one of its kind (previous stride = this stride * this
      * size) merges into it. Axes of size 1 are dropped: they move nothing. */
@@ -114,7 +89,7 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
     for (int pass = 0; pass < 2; pass++) {
         const int first = n;
         for (int i = 0; i < nd; i++) {
-            if (reduced[i] != pass || input->dims[i] == 1)
+            if (is_reduced(red, i) != pass || input->dims[i] == 1)
                 continue;
             if (n > first && d->strides[n - 1] == strides[i] * input->dims[i]) {
                 d->dims[n - 1] *= input->dims[i];
@@ -128,26 +103,23 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
             d->n_kept = n;
     }
     d->n_reduced = n - d->n_kept;
-    MTF_ENSURE(m, mtf_elements(output) == out_elems, MTF_ERR_SHAPE, "output has %d elements, expected %d",
-               mtf_elements(output), out_elems);
     MTF_ENSURE(m, d->count > 0, MTF_ERR_UNSUPPORTED_TYPE, "empty reduction");
 
     d->in_zp = input->zero_point;
     d->out_zp = output->zero_point;
     int32_t multiplier;
-    int shift;
-    mtf_quantize_multiplier((double)input->scale / (double)output->scale, &multiplier, &shift);
+    int shift = mtf_arith_ratio(input->scale, output->scale, &multiplier);
     /* Fold 1/count: scale the multiplier up by 2^s (s = floor(log2 count),
-     * at most 32 and at most 31 + shift), divide by count, shift back. */
-    int s = floor_log2_u64((uint64_t)d->count);
-    s = s < 32 ? s : 32;
+     * TFLite's 63 - CountLeadingZeros, capped at 32 and at 31 + shift), divide
+     * by count, shift back. count < 2^31 here, so s <= 30 and the cap at 32
+     * never applies. */
+    int s = 31 - __builtin_clz((uint32_t)d->count);
     s = s < 31 + shift ? s : 31 + shift;
     d->multiplier = (int32_t)(((int64_t)multiplier << s) / (int64_t)d->count);
     d->shift = shift - s;
     /* TFLite Micro shifts by these amounts in 32-bit arithmetic: outside
      * [-31, 30] (scales 2^30 apart, only in hostile models) it is undefined. */
-    MTF_ENSURE(m, d->shift >= -31 && d->shift <= 30, MTF_ERR_UNSUPPORTED_TYPE,
-               "input and output scales are too far apart (shift %d)", d->shift);
+    MTF_ENSURE(m, d->shift >= -31 && d->shift <= 30, MTF_ERR_UNSUPPORTED_TYPE, "scales too far apart");
     mtf_node_set_data(node, d);
     return MTF_OK;
 }
@@ -157,13 +129,6 @@ static int32_t reduce_sum(const mean_data_t *d, const int8_t *base)
 {
     const int32_t nr = d->n_reduced;
     const int32_t *const red_dims = d->dims + d->n_kept, *const red_strides = d->strides + d->n_kept;
-    if (nr == 1) {
-        const int32_t n = red_dims[0], st = red_strides[0];
-        int32_t acc = 0;
-        for (int32_t i = 0; i < n; i++, base += st)
-            acc += *base;
-        return acc;
-    }
     int32_t idx[MTF_MAX_DIMS] = { 0 };
     int32_t acc = 0;
     const int32_t inner_n = red_dims[nr - 1], inner_st = red_strides[nr - 1];
@@ -199,7 +164,7 @@ static mtf_status_t mean_eval(mtf_model_t *m, mtf_node_t *node)
     for (;;) {
         int32_t sum = d->n_reduced > 0 ? reduce_sum(d, base) : *base;
         int32_t shifted = (int32_t)((int64_t)sum - zp_total);
-        int32_t v = mtf_mul_by_qm(shifted, d->multiplier, d->shift) + d->out_zp;
+        int32_t v = mtf_arith_mul_by_qm(shifted, d->multiplier, d->shift) + d->out_zp;
         v = v < -128 ? -128 : v;
         v = v > 127 ? 127 : v;
         *out++ = (int8_t)v;

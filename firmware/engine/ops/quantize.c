@@ -8,7 +8,7 @@
  *               clamped, with M from (double)in_scale / (double)out_scale.
  * Float values beyond int32 saturate (TFLite Micro's cast is undefined there).
  */
-#include "mtf_kernel.h"
+#include "mtf_activation.h"
 #include "mtf_quant.h"
 
 #include <math.h>
@@ -19,38 +19,28 @@ typedef struct {
     int32_t shift;
     int32_t in_zp, out_zp;
     int32_t qmin, qmax;
-    int32_t count;
 } quantize_data_t;
 
-/* The type pairs TFLite Micro's reference QUANTIZE requantizes. */
-static int requant_pair(int in, int out)
-{
-    switch (in) {
-    case MTF_INT8:
-        return out == MTF_INT8 || out == MTF_UINT8 || out == MTF_INT16 || out == MTF_INT32;
-    case MTF_UINT8:
-        return out == MTF_INT8;
-    case MTF_INT16:
-        return out == MTF_INT8 || out == MTF_INT16 || out == MTF_INT32;
-    case MTF_INT32:
-        return out == MTF_INT8 || out == MTF_INT16;
-    default:
-        return 0;
-    }
-}
+/* The type pairs TFLite Micro's reference QUANTIZE supports, as (input << 4) | output
+ * (dtype codes are below 16): from float32, and the integer requantizations. */
+static const uint8_t pairs[] = {
+    MTF_FLOAT32 << 4 | MTF_INT8, MTF_FLOAT32 << 4 | MTF_INT16, MTF_INT8 << 4 | MTF_INT8,
+    MTF_INT8 << 4 | MTF_UINT8,   MTF_INT8 << 4 | MTF_INT16,    MTF_INT8 << 4 | MTF_INT32,
+    MTF_UINT8 << 4 | MTF_INT8,   MTF_INT16 << 4 | MTF_INT8,    MTF_INT16 << 4 | MTF_INT16,
+    MTF_INT16 << 4 | MTF_INT32,  MTF_INT32 << 4 | MTF_INT8,    MTF_INT32 << 4 | MTF_INT16,
+};
 
 static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in && out, MTF_ERR_BAD_MODEL, "missing input or output");
-    MTF_ENSURE(m, out->q_count == 1, MTF_ERR_UNSUPPORTED_TYPE, "output needs one scale, has %d", out->q_count);
-    int from_float = in->dtype == MTF_FLOAT32 && (out->dtype == MTF_INT8 || out->dtype == MTF_INT16);
-    MTF_ENSURE(m, from_float || (requant_pair(in->dtype, out->dtype) && in->q_count >= 1),
-               MTF_ERR_UNSUPPORTED_TYPE, "input type %d to output type %d", in->dtype, out->dtype);
-    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out), MTF_ERR_SHAPE, "input and output sizes differ");
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_unary(m, node, t));
+    const mtf_tensor_t *in = t[0], *out = t[1];
+    MTF_ENSURE(m, out->q_count == 1, MTF_ERR_UNSUPPORTED_TYPE, "output needs one scale");
+    int from_float = in->dtype == MTF_FLOAT32;
+    int ok = 0;
+    for (size_t i = 0; i < sizeof pairs; i++)
+        ok |= pairs[i] == (in->dtype << 4 | out->dtype);
+    MTF_ENSURE(m, ok && (from_float || in->q_count >= 1), MTF_ERR_UNSUPPORTED_TYPE, "unsupported types");
     quantize_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
@@ -58,28 +48,17 @@ static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
     d->scale = out->scale;
     d->out_zp = out->zero_point;
     d->in_zp = in->zero_point;
-    d->count = mtf_elements(in);
     if (!from_float) {
-        int shift;
-        mtf_quantize_multiplier((double)in->scale / (double)out->scale, &d->multiplier, &shift);
+        int shift = mtf_arith_ratio(in->scale, out->scale, &d->multiplier);
         /* Beyond a left shift of 31 the int32 arithmetic is undefined (TFLite Micro's too). */
-        MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "input/output scale ratio out of range");
+        MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "scale ratio out of range");
         d->shift = shift;
     }
-    switch (out->dtype) {
-    case MTF_INT8:
-        d->qmin = -128, d->qmax = 127;
-        break;
-    case MTF_UINT8:
-        d->qmin = 0, d->qmax = 255;
-        break;
-    case MTF_INT16:
-        d->qmin = -32768, d->qmax = 32767;
-        break;
-    default:
-        d->qmin = INT32_MIN, d->qmax = INT32_MAX;
-        break;
-    }
+    /* The output type's range: int8, uint8, int16 or (int32) everything. */
+    int bits = out->dtype == MTF_INT16 ? 16 : out->dtype == MTF_INT32 ? 32 : 8;
+    int64_t lo = out->dtype == MTF_UINT8 ? 0 : -((int64_t)1 << (bits - 1));
+    d->qmin = (int32_t)lo;
+    d->qmax = (int32_t)(lo + ((int64_t)1 << bits) - 1);
     return MTF_OK;
 }
 
@@ -120,14 +99,16 @@ static void store_int(uint8_t *p, int dtype, int32_t i, int32_t v)
     }
 }
 
-/* (int32) of a double already rounded, saturating instead of undefined. */
-static int32_t to_i32(double r)
+/* (int32) of a float already rounded, saturating instead of undefined. No
+ * float lies strictly between 2^31 - 1 and 2^31, so r >= 2^31 is exactly
+ * r >= 2147483647; NaN gives 0. */
+static int32_t to_i32(float r)
 {
     if (r != r)
         return 0;
-    if (r >= 2147483647.0)
+    if (r >= 2147483648.0f)
         return INT32_MAX;
-    if (r <= -2147483648.0)
+    if (r <= -2147483648.0f)
         return INT32_MIN;
     return (int32_t)r;
 }
@@ -137,14 +118,15 @@ static mtf_status_t quantize_eval(mtf_model_t *m, mtf_node_t *node)
     const quantize_data_t *d = mtf_node_data(node);
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    for (int32_t i = 0; i < d->count; i++) {
+    const int32_t n = mtf_arith_count(in);
+    for (int32_t i = 0; i < n; i++) {
         int64_t v;
         if (in->dtype == MTF_FLOAT32) {
             float x = mtf_load_f32(in->data + 4 * i);
-            v = (int64_t)to_i32((double)roundf(x / d->scale)) + d->out_zp;
+            v = (int64_t)to_i32(roundf(x / d->scale)) + d->out_zp;
         } else {
             int32_t x = (int32_t)((uint32_t)load_int(in->data, in->dtype, i) - (uint32_t)d->in_zp);
-            v = (int64_t)mtf_mul_by_qm(x, d->multiplier, d->shift) + d->out_zp;
+            v = (int64_t)mtf_arith_mul_by_qm(x, d->multiplier, d->shift) + d->out_zp;
         }
         v = v < d->qmin ? d->qmin : v;
         v = v > d->qmax ? d->qmax : v;

@@ -3,15 +3,15 @@
  * comes from the resource tensor at eval (as in TFLite Micro) and is checked
  * there, with the sizes: a hostile model cannot make it read out of bounds.
  */
+#include "mtf_activation.h"
 #include "mtf_arena.h"
 
 static mtf_status_t read_variable_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *handle = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, handle != NULL && handle->dtype == MTF_RESOURCE && mtf_elements(handle) == 1 && out != NULL,
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_io(m, node, 1, 1, t));
+    const mtf_tensor_t *handle = t[0];
+    MTF_ENSURE(m, handle->dtype == MTF_RESOURCE && mtf_arith_count(handle) == 1,
                MTF_ERR_BAD_MODEL, "input must be one resource");
     return MTF_OK;
 }

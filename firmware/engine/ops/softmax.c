@@ -9,8 +9,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "mtf_activation.h"
 #include "mtf_fixedpoint.h"
-#include "mtf_kernel.h"
 #include "mtf_quant.h"
 
 /* Integer bits of the scaled input differences and of the sum of exps. */
@@ -26,13 +26,10 @@ typedef struct {
 
 static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, in->ndims >= 1 && out->ndims >= 1, MTF_ERR_SHAPE, "tensors need at least 1 dimension");
-    MTF_ENSURE(m, mtf_elements(in) == mtf_elements(out) && in->dims[in->ndims - 1] == out->dims[out->ndims - 1],
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_unary(m, node, t));
+    const mtf_tensor_t *in = t[0], *out = t[1];
+    MTF_ENSURE(m, in->ndims >= 1 && out->ndims >= 1 && in->dims[in->ndims - 1] == out->dims[out->ndims - 1],
                MTF_ERR_SHAPE, "input and output shapes differ");
     softmax_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
@@ -41,23 +38,20 @@ static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
     /* SoftmaxOptions: beta = field 0; absent means the schema default 0.0. */
     float beta = mtf_opt_f32(node, 0, 0.0f);
     d->beta = beta;
-    if (in->dtype == MTF_FLOAT32) {
-        MTF_ENSURE(m, out->dtype == MTF_FLOAT32, MTF_ERR_UNSUPPORTED_TYPE, "float input needs float output");
+    /* float32 -> float32, or int8 -> int8/int16 with the output quantization
+     * TFLite Micro insists on: exactly for int8, within 0.1% of the scale for int16. */
+    const int bits = out->dtype == MTF_INT8 ? 8 : 16;
+    const float expected = bits == 8 ? 1.0f / 256 : 1.0f / 65536;
+    const int is_float = in->dtype == MTF_FLOAT32;
+    MTF_ENSURE(m, is_float ? out->dtype == MTF_FLOAT32
+                           : in->dtype == MTF_INT8 && (out->dtype == MTF_INT8 || out->dtype == MTF_INT16) &&
+                                 out->zero_point == -(1 << (bits - 1)) &&
+                                 fabsf(out->scale - expected) <= (bits == 8 ? 0.0f : 0.001f * expected),
+               MTF_ERR_UNSUPPORTED_TYPE,
+               "unsupported types, or output not scale 1/256 (int16: 1/65536) and zero point -128 (-32768)");
+    if (is_float)
         return MTF_OK;
-    }
-    MTF_ENSURE(m, in->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE, "unsupported input type %d", in->dtype);
-    MTF_ENSURE(m, mtf_fp_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
-    if (out->dtype == MTF_INT8) {
-        /* TFLite Micro insists on exactly this output quantization. */
-        MTF_ENSURE(m, out->zero_point == -128 && out->scale == 1.0f / 256, MTF_ERR_UNSUPPORTED_TYPE,
-                   "int8 output must have scale 1/256 and zero point -128");
-    } else if (out->dtype == MTF_INT16) {
-        float expected = 1.0f / 65536;
-        MTF_ENSURE(m, out->zero_point == -32768 && fabsf(out->scale - expected) <= 0.001f * expected,
-                   MTF_ERR_UNSUPPORTED_TYPE, "int16 output must have scale 1/65536 and zero point -32768");
-    } else {
-        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "unsupported output type %d", out->dtype);
-    }
+    MTF_ENSURE(m, mtf_arith_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
     /* PreprocessSoftmaxScaling: beta * scale * 2^(31 - 5) in double, capped. */
     double max_real = (double)(((int64_t)1 << 31) - 1);
     double real = (double)beta * (double)in->scale * (double)(1 << (31 - SCALED_DIFF_BITS));
@@ -141,7 +135,7 @@ static mtf_status_t softmax_eval(mtf_model_t *m, mtf_node_t *node)
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     mtf_tensor_t *out = mtf_node_output(m, node, 0);
     int32_t depth = in->dims[in->ndims - 1];
-    int32_t rows = depth > 0 ? mtf_elements(in) / depth : 0;
+    int32_t rows = depth > 0 ? mtf_arith_count(in) / depth : 0;
     if (in->dtype == MTF_FLOAT32)
         softmax_float(d->beta, in->data, (float *)out->data, rows, depth);
     else

@@ -4,27 +4,26 @@
  * created by container and name) and the output tensor points at it, so the
  * resource tensor needs no planned memory.
  */
+#include "mtf_activation.h"
 #include "mtf_arena.h"
 
 static mtf_status_t var_handle_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 0 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs no inputs and 1 output");
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, out != NULL && out->dtype == MTF_RESOURCE && mtf_elements(out) == 1 &&
+    mtf_tensor_t *out;
+    MTF_TRY(mtf_arith_io(m, node, 0, 1, &out));
+    MTF_ENSURE(m, out->dtype == MTF_RESOURCE && mtf_arith_count(out) == 1 &&
                       !(out->flags & MTF_TENSOR_CONST),
                MTF_ERR_BAD_MODEL, "output must be one resource");
-    const uint8_t *container = NULL, *name = NULL;
+    /* Absent strings leave the pointer as it is: no container (matches any),
+     * an empty name. */
+    const uint8_t *container = NULL, *name = (const uint8_t *)"";
     int container_len = mtf_opt_str(node, 0, &container);
     int name_len = mtf_opt_str(node, 1, &name);
-    if (container_len < 0)
-        container = NULL, container_len = 0;
-    if (name_len < 0)
-        name = (const uint8_t *)"", name_len = 0;
     int32_t *id = mtf_alloc_persistent(m, sizeof *id);
     if (id == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    *id = mtf_resource_id(m, container, (uint32_t)container_len, name, (uint32_t)name_len);
+    *id = mtf_resource_id(m, container, container_len < 0 ? 0u : (uint32_t)container_len, name,
+                          name_len < 0 ? 0u : (uint32_t)name_len);
     if (*id < 0)
         return MTF_ERR_ARENA_TOO_SMALL;
     mtf_node_set_data(node, id);

@@ -1,26 +1,66 @@
 /*
- * mtf_activation.h - shared parts of the single-input activations (LOGISTIC,
- * TANH, HARD_SWISH, RELU, RELU6): the common prepare checks, and for those
- * whose int8 result is a 256-entry table, the table allocation and eval.
+ * mtf_activation.h - shared parts of the arithmetic operators: the operand
+ * check every one of them starts with, and for the single-input activations
+ * (LOGISTIC, TANH, HARD_SWISH, RELU, RELU6), whose int8 result depends on the
+ * input byte alone, a 256-entry table filled at prepare and one table eval.
  */
 #ifndef MTF_ACTIVATION_H
 #define MTF_ACTIVATION_H
 
 #include "mtf_kernel.h"
 
-/* One input and one output of equal dtype and element count. On MTF_OK *in and
- * *out are set; the caller then returns early for float32 (nothing to prepare)
- * and gets "unsupported type" refused here for anything but int8/float32. */
-mtf_status_t mtf_act_check(mtf_model_t *m, mtf_node_t *node, const mtf_tensor_t **in, const mtf_tensor_t **out);
+/* Keeps a prepare-time helper called from several places out of line (code
+ * size only: harmless where unsupported). */
+#if defined(__GNUC__)
+#define MTF_ARITH_NOINLINE __attribute__((noinline))
+#else
+#define MTF_ARITH_NOINLINE
+#endif
 
-/* Allocates the 256-entry int8 table (indexed by the input byte) as the node's data. */
-int8_t *mtf_act_table(mtf_model_t *m, mtf_node_t *node);
+/* The node has exactly n_in inputs and n_out outputs, all present; t gets
+ * them, inputs first (constant inputs: see mtf_node_input, n_in <= 3). */
+mtf_status_t mtf_arith_io(mtf_model_t *m, mtf_node_t *node, int n_in, int n_out, mtf_tensor_t **t);
+
+/* mtf_elements out of line: called once per prepare or eval, where its size
+ * matters more than a call. */
+int32_t mtf_arith_count(const mtf_tensor_t *t);
+
+/* mtf_mul_by_qm out of line, for code that runs once per element of a
+ * model's edges or once per output (not in inner loops). */
+int32_t mtf_arith_mul_by_qm(int32_t x, int32_t multiplier, int shift);
+
+/* mtf_arith_io for one input and one output (t[0], t[1]) of equal element count. */
+mtf_status_t mtf_arith_unary(mtf_model_t *m, mtf_node_t *node, mtf_tensor_t **t);
+
+/* TFLite's QuantizeMultiplier of (double)num / (double)den: sets *multiplier, returns the shift. */
+int mtf_arith_ratio(float num, float den, int32_t *multiplier);
+
+/* A tensor's scale is usable: the loader refuses scales that are not positive
+ * and finite, so only 0 (no quantization) remains to refuse here. */
+static inline int mtf_arith_scale_ok(float scale)
+{
+    return scale > 0.0f;
+}
+
+/* One input and one output of equal dtype and element count, int8 or float32.
+ * For int8 the input scale (and with check_out_scale the output's too) must be
+ * usable. On MTF_OK *in and *out are set; the caller returns early for float32. */
+mtf_status_t mtf_act_check(mtf_model_t *m, mtf_node_t *node, const mtf_tensor_t **in, const mtf_tensor_t **out,
+                           int check_out_scale);
+
+/* The int8 result of one input byte x (-128..127) under parameters p. */
+typedef int8_t (*mtf_act_one_t)(int32_t x, const void *p);
+
+/* Allocates the 256-entry int8 table (indexed by the input byte) as the node's
+ * data and fills it with f. */
+mtf_status_t mtf_act_fill(mtf_model_t *m, mtf_node_t *node, mtf_act_one_t f, const void *p);
 
 /* int8: table lookup; float32: f on each element (unaligned loads: the input may be a model constant). */
 mtf_status_t mtf_act_table_eval(mtf_model_t *m, mtf_node_t *node, float (*f)(float));
 
-/* Prepare of int8 LOGISTIC (is_tanh 0) and TANH (is_tanh 1) after their own
- * checks: allocates the table and fills it with TFLite Micro's integer formula. */
-mtf_status_t mtf_act_sigmoid_table(mtf_model_t *m, mtf_node_t *node, const mtf_tensor_t *in, int is_tanh);
+/* Prepare of LOGISTIC, TANH (TFLite Micro's integer formula), RELU and RELU6:
+ * the checks, then for int8 the table. */
+enum { MTF_ACT_KIND_LOGISTIC, MTF_ACT_KIND_TANH, MTF_ACT_KIND_RELU, MTF_ACT_KIND_RELU6 };
+mtf_status_t mtf_act_prepare(mtf_model_t *m, mtf_node_t *node, int kind);
 
 #endif

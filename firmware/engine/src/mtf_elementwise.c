@@ -11,6 +11,7 @@
  */
 #include "mtf_elementwise.h"
 
+#include "mtf_activation.h"
 #include "mtf_fixedpoint.h"
 #include "mtf_quant.h"
 
@@ -20,61 +21,20 @@ typedef struct {
     mtf_bcast_t bcast;
     int32_t op; /* mtf_ew_op_t */
     int32_t input1_offset, input2_offset, output_offset; /* -zp1, -zp2, zp_out */
-    int32_t input1_multiplier, input2_multiplier;        /* ADD/SUB only */
-    int32_t input1_shift, input2_shift;                  /* ADD/SUB only; <= 0: right shifts */
-    int32_t output_multiplier, output_shift;
+    /* Index 0: input 1, 1: input 2 (ADD/SUB only; shifts <= 0 there), 2: output. */
+    int32_t multiplier[3], shift[3];
     int32_t act_min, act_max;
     float f_min, f_max;
 } ew_data_t;
 
-/* TFLite's QuantizeMultiplierSmallerThanOneExp: refuses multipliers outside (0, 1). */
-static mtf_status_t multiplier_below_one(mtf_model_t *m, double real, int32_t *multiplier, int32_t *shift)
-{
-    MTF_ENSURE(m, real > 0.0 && real < 1.0, MTF_ERR_UNSUPPORTED_TYPE, "scales give a rescale factor outside (0, 1)");
-    int s;
-    mtf_quantize_multiplier(real, multiplier, &s);
-    *shift = s;
-    return MTF_OK;
-}
-
-static mtf_status_t prepare_add_sub(mtf_model_t *m, const mtf_tensor_t *in1, const mtf_tensor_t *in2,
-                                    const mtf_tensor_t *out, ew_data_t *d)
-{
-    /* In double, from the larger float scale, as TFLite Micro's CalculateOpDataAdd. Some
-     * TFLite Micro SUB sources compute these three in float32 instead; the tflite-micro
-     * build used as the oracle uses double, which the fixture sub_pairs_pinned pins down. */
-    double twice_max = 2 * (double)(in1->scale > in2->scale ? in1->scale : in2->scale);
-    double real1 = (double)in1->scale / twice_max;
-    double real2 = (double)in2->scale / twice_max;
-    double real_out = twice_max / ((double)(1 << LEFT_SHIFT) * (double)out->scale);
-    MTF_TRY(multiplier_below_one(m, real1, &d->input1_multiplier, &d->input1_shift));
-    MTF_TRY(multiplier_below_one(m, real2, &d->input2_multiplier, &d->input2_shift));
-    return multiplier_below_one(m, real_out, &d->output_multiplier, &d->output_shift);
-}
-
-static mtf_status_t prepare_mul(mtf_model_t *m, const mtf_tensor_t *in1, const mtf_tensor_t *in2,
-                                const mtf_tensor_t *out, ew_data_t *d)
-{
-    double real = (double)in1->scale * (double)in2->scale / (double)out->scale;
-    int shift;
-    mtf_quantize_multiplier(real, &d->output_multiplier, &shift);
-    MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "rescale factor too large");
-    d->output_shift = shift;
-    return MTF_OK;
-}
-
 mtf_status_t mtf_ew_prepare(mtf_model_t *m, mtf_node_t *node, mtf_ew_op_t op)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 2 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 2 inputs and 1 output");
-    const mtf_tensor_t *in1 = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *in2 = mtf_node_input(m, node, 1);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in1 != NULL && in2 != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
-    MTF_ENSURE(m, in1->dtype == out->dtype && in2->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE,
-               "input and output types differ");
-    MTF_ENSURE(m, out->dtype == MTF_INT8 || out->dtype == MTF_FLOAT32, MTF_ERR_UNSUPPORTED_TYPE,
-               "unsupported type %d", out->dtype);
+    mtf_tensor_t *t[3];
+    MTF_TRY(mtf_arith_io(m, node, 2, 1, t));
+    const mtf_tensor_t *in1 = t[0], *in2 = t[1], *out = t[2];
+    MTF_ENSURE(m, in1->dtype == out->dtype && in2->dtype == out->dtype &&
+                      (out->dtype == MTF_INT8 || out->dtype == MTF_FLOAT32),
+               MTF_ERR_UNSUPPORTED_TYPE, "unsupported types");
     ew_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
@@ -82,37 +42,48 @@ mtf_status_t mtf_ew_prepare(mtf_model_t *m, mtf_node_t *node, mtf_ew_op_t op)
     d->op = (int32_t)op;
     MTF_TRY(mtf_bcast_prepare(m, in1, in2, out, &d->bcast));
     /* Add/Sub/MulOptions: fused_activation_function = field 0. */
-    /* Codes other than the RELUs (TANH, SIGN_BIT) run unclamped, as in TFLite Micro. */
-    int activation = mtf_fp_clamping_activation(mtf_opt_u8(node, 0, MTF_ACT_NONE));
+    /* Codes other than the RELUs (TANH, SIGN_BIT) run unclamped, as in TFLite
+     * Micro: both activation-range helpers treat them as NONE. */
+    int activation = mtf_opt_u8(node, 0, MTF_ACT_NONE);
     if (out->dtype == MTF_FLOAT32) {
         mtf_activation_range_float(activation, &d->f_min, &d->f_max);
         return MTF_OK;
     }
-    MTF_ENSURE(m, mtf_fp_scale_ok(in1->scale) && mtf_fp_scale_ok(in2->scale) && mtf_fp_scale_ok(out->scale),
+    MTF_ENSURE(m, mtf_arith_scale_ok(in1->scale) && mtf_arith_scale_ok(in2->scale) && mtf_arith_scale_ok(out->scale),
                MTF_ERR_BAD_MODEL, "bad quantization");
     d->input1_offset = -in1->zero_point;
     d->input2_offset = -in2->zero_point;
     d->output_offset = out->zero_point;
+    /* Cannot fail for an int8 output. */
+    MTF_TRY(mtf_activation_range_quantized(m, activation, out, &d->act_min, &d->act_max));
+    /* The multipliers in double, as TFLite Micro. MUL: one, in1 * in2 / out.
+     * ADD/SUB: from the larger float scale, as CalculateOpDataAdd; all three
+     * must lie in (0, 1) (QuantizeMultiplierSmallerThanOneExp). Some TFLite
+     * Micro SUB sources compute these in float32 instead; the tflite-micro build
+     * used as the oracle uses double, which the fixture sub_pairs_pinned pins down. */
+    double twice_max = 2 * (double)(in1->scale > in2->scale ? in1->scale : in2->scale);
+    double real[3] = {(double)in1->scale / twice_max, (double)in2->scale / twice_max,
+                      twice_max / ((double)(1 << LEFT_SHIFT) * (double)out->scale)};
+    int k = 0;
     if (op == MTF_EW_MUL) {
-        /* MUL checks the activation range before the multiplier, as before the merge. */
-        MTF_TRY(mtf_activation_range_quantized(m, activation, out, &d->act_min, &d->act_max));
-        return prepare_mul(m, in1, in2, out, d);
+        real[2] = (double)in1->scale * (double)in2->scale / (double)out->scale;
+        k = 2;
     }
-    MTF_TRY(prepare_add_sub(m, in1, in2, out, d));
-    return mtf_activation_range_quantized(m, activation, out, &d->act_min, &d->act_max);
+    for (; k < 3; k++) {
+        int shift;
+        MTF_ENSURE(m, op == MTF_EW_MUL || (real[k] > 0.0 && real[k] < 1.0), MTF_ERR_UNSUPPORTED_TYPE,
+                   "scale ratio out of range");
+        mtf_quantize_multiplier(real[k], &d->multiplier[k], &shift);
+        MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "scale ratio out of range");
+        d->shift[k] = shift;
+    }
+    return MTF_OK;
 }
 
-/* The two inputs of ADD/SUB on the common scale. */
-static inline int32_t scaled1(const ew_data_t *d, int32_t a)
+/* An input of ADD/SUB on the common scale. */
+static inline int32_t scaled(int32_t offset, int32_t multiplier, int32_t shift, int32_t a)
 {
-    return mtf_rdbpot(mtf_srdhm((d->input1_offset + a) * (1 << LEFT_SHIFT), d->input1_multiplier),
-                      -d->input1_shift);
-}
-
-static inline int32_t scaled2(const ew_data_t *d, int32_t b)
-{
-    return mtf_rdbpot(mtf_srdhm((d->input2_offset + b) * (1 << LEFT_SHIFT), d->input2_multiplier),
-                      -d->input2_shift);
+    return mtf_rdbpot(mtf_srdhm((offset + a) * (1 << LEFT_SHIFT), multiplier), -shift);
 }
 
 static inline int8_t finish_int8(const ew_data_t *d, int32_t v)
@@ -131,31 +102,29 @@ static inline float clamp_float(float x, float lo, float hi)
 }
 
 /* One innermost row of n elements; the op is switched once per row, outside the loop. */
-static int8_t *row_int8(const ew_data_t *d, const int8_t *a, int32_t s1, const int8_t *c, int32_t s2, int32_t n,
+static void row_int8(const ew_data_t *d, const int8_t *a, int32_t s1, const int8_t *c, int32_t s2, int32_t n,
                         int8_t *y)
 {
-    int32_t om = d->output_multiplier, os = d->output_shift;
-    switch (d->op) {
-    case MTF_EW_ADD:
-        for (int32_t i = 0; i < n; i++)
-            *y++ = finish_int8(d, mtf_rdbpot(mtf_srdhm(scaled1(d, a[i * s1]) + scaled2(d, c[i * s2]), om), -os));
-        break;
-    case MTF_EW_SUB:
-        for (int32_t i = 0; i < n; i++)
-            *y++ = finish_int8(d, mtf_rdbpot(mtf_srdhm(scaled1(d, a[i * s1]) - scaled2(d, c[i * s2]), om), -os));
-        break;
-    default:
+    int32_t om = d->multiplier[2], os = d->shift[2];
+    if (d->op == MTF_EW_MUL) {
         for (int32_t i = 0; i < n; i++) {
             int32_t product = (d->input1_offset + a[i * s1]) * (d->input2_offset + c[i * s2]);
             *y++ = finish_int8(d, mtf_mul_by_qm(product, om, os));
         }
-        break;
+        return;
     }
-    return y;
+    /* ADD and SUB share the loop: SUB negates the second term exactly
+     * ((v ^ -1) + 1 == -v; the scaled values are far from INT32_MIN). */
+    const int32_t neg = d->op == MTF_EW_SUB ? -1 : 0;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t u = scaled(d->input1_offset, d->multiplier[0], d->shift[0], a[i * s1]);
+        int32_t w = scaled(d->input2_offset, d->multiplier[1], d->shift[1], c[i * s2]);
+        *y++ = finish_int8(d, mtf_rdbpot(mtf_srdhm(u + ((w ^ neg) - neg), om), -os));
+    }
 }
 
 /* Byte pointers and unaligned loads: an operand may be a constant in the model bytes. */
-static float *row_float(const ew_data_t *d, const uint8_t *a, int32_t s1, const uint8_t *c, int32_t s2, int32_t n,
+static void row_float(const ew_data_t *d, const uint8_t *a, int32_t s1, const uint8_t *c, int32_t s2, int32_t n,
                         float *y)
 {
     for (int32_t i = 0; i < n; i++) {
@@ -173,7 +142,6 @@ static float *row_float(const ew_data_t *d, const uint8_t *a, int32_t s1, const 
         }
         *y++ = clamp_float(v, d->f_min, d->f_max);
     }
-    return y;
 }
 
 mtf_status_t mtf_ew_eval(mtf_model_t *m, mtf_node_t *node)
@@ -187,20 +155,17 @@ mtf_status_t mtf_ew_eval(mtf_model_t *m, mtf_node_t *node)
     int32_t n = b->extent[last], s1 = b->stride1[last], s2 = b->stride2[last];
     mtf_bcast_pos_t p;
     mtf_bcast_start(&p);
-    if (out->dtype == MTF_INT8) {
-        const int8_t *x1 = (const int8_t *)in1->data, *x2 = (const int8_t *)in2->data;
-        int8_t *y = (int8_t *)out->data;
-        for (int32_t r = 0; r < b->rows; r++) {
-            y = row_int8(d, x1 + p.off1, s1, x2 + p.off2, s2, n, y);
-            mtf_bcast_next_row(b, &p);
-        }
-    } else {
-        const uint8_t *x1 = in1->data, *x2 = in2->data;
-        float *y = (float *)out->data;
-        for (int32_t r = 0; r < b->rows; r++) {
-            y = row_float(d, x1 + 4 * p.off1, s1, x2 + 4 * p.off2, s2, n, y);
-            mtf_bcast_next_row(b, &p);
-        }
+    /* Element size: int8 or float32 (the dtypes prepare accepts). */
+    const int32_t es = out->dtype == MTF_INT8 ? 1 : 4;
+    uint8_t *y = out->data;
+    for (int32_t r = 0; r < b->rows; r++) {
+        const uint8_t *x1 = in1->data + es * p.off1, *x2 = in2->data + es * p.off2;
+        if (es == 1)
+            row_int8(d, (const int8_t *)x1, s1, (const int8_t *)x2, s2, n, (int8_t *)y);
+        else
+            row_float(d, x1, s1, x2, s2, n, (float *)(void *)y);
+        y += es * n;
+        mtf_bcast_next_row(b, &p);
     }
     return MTF_OK;
 }

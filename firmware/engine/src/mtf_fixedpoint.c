@@ -1,8 +1,16 @@
 /* mtf_fixedpoint.c - gemmlowp-style fixed-point functions; see mtf_fixedpoint.h. */
 #include "mtf_fixedpoint.h"
 
-#include <float.h>
-#include <math.h>
+#include "mtf_activation.h"
+
+
+/* Every change of format here gains fractional bits: gemmlowp's Rescale is
+ * then the saturating left shift mtf_fp_sat_shl (by 0 it changes nothing),
+ * kept out of line (code size). */
+static MTF_ARITH_NOINLINE int32_t sat_shl(int32_t x, int exponent)
+{
+    return mtf_fp_sat_shl(x, exponent);
+}
 
 /* Q0 constants (raw int32 values of gemmlowp's checked constants). */
 #define EXP_MINUS_ONE_EIGHTH 1895147668 /* exp(-1/8) */
@@ -37,7 +45,7 @@ int32_t mtf_fp_exp_on_negative_values(int32_t a, int integer_bits)
     int32_t mask = one_quarter - 1;
     /* Split a into a multiple of 1/4 and a rest in [-1/4, 0). */
     int32_t rest = mtf_fp_sub(a & mask, one_quarter);
-    int32_t result = exp_on_quarter_interval(mtf_fp_rescale(rest, integer_bits, 0));
+    int32_t result = exp_on_quarter_interval(sat_shl(rest, integer_bits));
     int32_t remainder = mtf_fp_sub(rest, a);
     /* The multiple of 1/4 is -remainder: multiply in exp(-2^k) per set bit. */
     for (int k = -2; k <= 4; k++) {
@@ -66,7 +74,7 @@ static int32_t newton_reciprocal_q2(int32_t half_denominator)
         int32_t hd_x = mtf_srdhm(half_denominator, x);
         int32_t one_minus = mtf_fp_sub(Q2_ONE, hd_x);
         /* x * one_minus is Q4; bring it back to Q2. */
-        x = mtf_fp_add(x, mtf_fp_rescale(mtf_srdhm(x, one_minus), 4, 2));
+        x = mtf_fp_add(x, sat_shl(mtf_srdhm(x, one_minus), 4 - 2));
     }
     return x;
 }
@@ -83,14 +91,14 @@ int32_t mtf_fp_one_over_one_plus_x(int32_t a)
 {
     int32_t x = newton_reciprocal_q2(rounding_half_sum(a, INT32_MAX));
     /* x approximates 2 / (1 + a) in Q2: read it as Q1 (halving), then move to Q0. */
-    return mtf_fp_rescale(x, 1, 0);
+    return sat_shl(x, 1);
 }
 
 /* (1 - a) / (1 + a) for a Q0 value a in (0, 1). */
 static int32_t one_minus_x_over_one_plus_x(int32_t a)
 {
     int32_t x = newton_reciprocal_q2(rounding_half_sum(a, INT32_MAX));
-    return mtf_fp_rescale(mtf_fp_sub(x, Q2_ONE), 2, 0);
+    return sat_shl(mtf_fp_sub(x, Q2_ONE), 2);
 }
 
 int32_t mtf_fp_logistic(int32_t a, int integer_bits)
@@ -124,62 +132,57 @@ int32_t mtf_fp_reciprocal(int32_t x, int integer_bits, int *bits_over_unit)
 
 int32_t mtf_fp_input_radius(int integer_bits, int left_shift, int total_signed_bits)
 {
-    /* In double, as TFLite does (not TFLITE_EMULATE_FLOAT). */
-    double max_rescaled = 1.0 * (double)((1 << integer_bits) - 1) *
-                          (double)((int64_t)1 << (total_signed_bits - integer_bits)) /
-                          (double)((int64_t)1 << left_shift);
-    return (int32_t)floor(max_rescaled);
+    /* TFLite computes floor((2^ib - 1) * 2^(total - ib) / 2^left_shift) in
+     * double; every step is exact there (an integer below 2^31 divided by a
+     * power of two), so an arithmetic right shift gives the same value. */
+    uint32_t max_rescaled = (((uint32_t)1 << integer_bits) - 1) << (total_signed_bits - integer_bits);
+    return left_shift >= 32 ? 0 : (int32_t)(max_rescaled >> left_shift);
 }
 
 mtf_status_t mtf_bcast_prepare(mtf_model_t *m, const mtf_tensor_t *in1, const mtf_tensor_t *in2,
                                const mtf_tensor_t *out, mtf_bcast_t *b)
 {
     int nd = in1->ndims > in2->ndims ? in1->ndims : in2->ndims;
-    MTF_ENSURE(m, nd <= MTF_MAX_DIMS, MTF_ERR_SHAPE, "more than %d dimensions", MTF_MAX_DIMS);
-    MTF_ENSURE(m, out->ndims == nd, MTF_ERR_SHAPE, "output has %d dimensions, broadcast gives %d",
-               out->ndims, nd);
-    /* full1/full2: the input spans the run (stride > 0) or is broadcast along it. */
-    int full1[MTF_MAX_DIMS], full2[MTF_MAX_DIMS];
+    MTF_ENSURE(m, nd <= MTF_MAX_DIMS && out->ndims == nd, MTF_ERR_SHAPE, "output rank differs");
+    /* full[r]: bit 0 (input 1) and bit 1 (input 2) set where the input spans
+     * run r (stride > 0) rather than being broadcast along it. */
+    int full[MTF_MAX_DIMS];
     int runs = 0;
     for (int i = 0; i < nd; i++) {
         int j1 = i - (nd - in1->ndims), j2 = i - (nd - in2->ndims);
         int32_t e1 = j1 >= 0 ? in1->dims[j1] : 1;
         int32_t e2 = j2 >= 0 ? in2->dims[j2] : 1;
         int32_t e = e1 == 1 ? e2 : e1;
-        MTF_ENSURE(m, e1 == e2 || e1 == 1 || e2 == 1, MTF_ERR_SHAPE,
-                   "dimension %d: %d and %d do not broadcast", i, e1, e2);
-        MTF_ENSURE(m, out->dims[i] == e, MTF_ERR_SHAPE, "output dimension %d is %d, broadcast gives %d", i,
-                   out->dims[i], e);
+        MTF_ENSURE(m, (e1 == e2 || e1 == 1 || e2 == 1) && out->dims[i] == e, MTF_ERR_SHAPE,
+                   "shapes do not broadcast");
         if (e == 1)
             continue;
-        int f1 = e1 == e, f2 = e2 == e;
-        if (runs > 0 && full1[runs - 1] == f1 && full2[runs - 1] == f2) {
+        int f = (e1 == e) | (e2 == e) << 1;
+        if (runs > 0 && full[runs - 1] == f) {
             b->extent[runs - 1] *= e;
         } else {
-            full1[runs] = f1;
-            full2[runs] = f2;
-            b->extent[runs] = e;
-            runs++;
+            full[runs] = f;
+            b->extent[runs++] = e;
         }
     }
     if (runs == 0) {
         /* One element. */
-        full1[0] = full2[0] = 1;
+        full[0] = 3;
         b->extent[0] = 1;
         runs = 1;
     }
     b->ndims = runs;
     int32_t acc1 = 1, acc2 = 1;
-    for (int r = runs - 1; r >= 0; r--) {
-        b->stride1[r] = full1[r] ? acc1 : 0;
-        b->stride2[r] = full2[r] ? acc2 : 0;
-        if (full1[r])
-            acc1 *= b->extent[r];
-        if (full2[r])
-            acc2 *= b->extent[r];
-    }
     b->rows = 1;
-    for (int r = 0; r < runs - 1; r++)
-        b->rows *= b->extent[r];
+    for (int r = runs - 1; r >= 0; r--) {
+        b->stride1[r] = full[r] & 1 ? acc1 : 0;
+        b->stride2[r] = full[r] & 2 ? acc2 : 0;
+        if (full[r] & 1)
+            acc1 *= b->extent[r];
+        if (full[r] & 2)
+            acc2 *= b->extent[r];
+        if (r < runs - 1)
+            b->rows *= b->extent[r];
+    }
     return MTF_OK;
 }

@@ -11,8 +11,8 @@
  * The prepare-time helpers do their float/double arithmetic in the same
  * types and order as TFLite Micro.
  *
- * Also here, shared by the elementwise operators: TFLite's float activation
- * ranges and the broadcasting plan of two-input operators (ADD, SUB, MUL).
+ * Also here, shared by the elementwise operators: the broadcasting plan of
+ * two-input operators (ADD, SUB, MUL).
  */
 #ifndef MTF_FIXEDPOINT_H
 #define MTF_FIXEDPOINT_H
@@ -78,28 +78,17 @@ int32_t mtf_fp_reciprocal(int32_t x, int integer_bits, int *bits_over_unit);
 
 /* ---- prepare-time helpers (float math exactly as TFLite Micro) ---- */
 
-/* A usable quantization scale: positive and finite (NaN fails too). Hostile
- * models carry anything, and converting a non-finite value to an integer is
- * undefined in C. */
+/* A usable computed scale: positive and finite (NaN fails too). Converting a
+ * non-finite value to an integer is undefined in C. (Tensor scales: see
+ * mtf_arith_scale_ok.) */
 static inline int mtf_fp_scale_ok(float scale)
 {
     return scale > 0.0f && scale <= FLT_MAX;
 }
 
-/*
- * The fused activation TFLite's activation-range helpers actually apply:
- * RELU, RELU_N1_TO_1 and RELU6 clamp; every other code (TANH, SIGN_BIT, ...)
- * is treated as NONE, so TFLite Micro runs such a model unclamped.
- */
-static inline int mtf_fp_clamping_activation(int activation)
-{
-    return activation == MTF_ACT_RELU || activation == MTF_ACT_RELU_N1_TO_1 || activation == MTF_ACT_RELU6
-               ? activation
-               : MTF_ACT_NONE;
-}
-
 /* TFLite's CalculateInputRadius: the largest |input| (in input units, after
- * the left shift) whose rescaled value still fits Q(integer_bits). */
+ * the left shift) whose rescaled value still fits Q(integer_bits).
+ * 0 <= left_shift <= 62. */
 int32_t mtf_fp_input_radius(int integer_bits, int left_shift, int total_signed_bits);
 
 /* ---- broadcasting of two-input elementwise operators (ADD, SUB, MUL) ----

@@ -7,6 +7,7 @@
  * Both clamp to the fused activation range; input and output share their
  * quantization.
  */
+#include "mtf_activation.h"
 #include "mtf_window.h"
 
 /* Channels handled together: the inner loop runs over contiguous channels of
@@ -20,17 +21,14 @@
  */
 mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "expects 1 input and 1 output");
-    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *output = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, input != NULL && output != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_io(m, node, 1, 1, t));
+    const mtf_tensor_t *input = t[0], *output = t[1];
     MTF_ENSURE(m, input->dtype == MTF_INT8 && output->dtype == MTF_INT8, MTF_ERR_UNSUPPORTED_TYPE,
-               "only int8 input and output are supported (input type %d, output type %d)", input->dtype,
-               output->dtype);
-    MTF_ENSURE(m, input->ndims == 4 && output->ndims == 4, MTF_ERR_SHAPE, "input and output must be 4-D");
-    MTF_ENSURE(m, input->dims[0] == output->dims[0] && input->dims[3] == output->dims[3], MTF_ERR_SHAPE,
-               "batch and channels of input and output must match");
+               "only int8 is supported");
+    MTF_ENSURE(m, input->ndims == 4 && output->ndims == 4 && input->dims[0] == output->dims[0] &&
+                      input->dims[3] == output->dims[3],
+               MTF_ERR_SHAPE, "input and output shapes differ");
     double scale_diff = (double)input->scale - (double)output->scale;
     scale_diff = scale_diff < 0.0 ? -scale_diff : scale_diff;
     MTF_ENSURE(m, scale_diff <= 1.0e-6 && input->zero_point == output->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
@@ -46,9 +44,9 @@ mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
     d->win.dilation_w = 1;
     MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
                             input->dims[2], output->dims[1], output->dims[2]));
-    MTF_TRY(mtf_check_act_output(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output));
-    MTF_TRY(mtf_activation_range_quantized(m, mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0), output, &d->act_min,
-                                           &d->act_max));
+    const int activation = mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0);
+    MTF_TRY(mtf_check_act_output(m, activation, output));
+    MTF_TRY(mtf_activation_range_quantized(m, activation, output, &d->act_min, &d->act_max));
     mtf_node_set_data(node, d);
     return MTF_OK;
 }
@@ -101,7 +99,7 @@ mtf_status_t mtf_pool_eval(mtf_model_t *m, mtf_node_t *node, int is_max)
                     for (int32_t i = 0; i < n; i++) {
                         int32_t a = acc[i];
                         if (!is_max)
-                            a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                            a = (a + (a > 0 ? count / 2 : -(count / 2))) / count;
                         a = a < d->act_min ? d->act_min : a;
                         a = a > d->act_max ? d->act_max : a;
                         *out++ = (int8_t)a;
