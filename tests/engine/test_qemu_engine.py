@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 from microtf_host import qemu_vectors as qv
-from microtf_host.paths import BUILD
+from microtf_host.paths import BUILD, ROOT
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -79,3 +79,34 @@ def test_runner_catches_planted_faults() -> None:
     assert run.canary == "OVERWRITTEN" and out.status == 98, out.text
     out = qv.run_runner(qv.build_runner(PLANTED, "-O2", strict=True, plant=2), timeout=60)
     assert out.status == 99 and "FAULT" in out.text and "did not trap" not in out.text, out.text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_unaligned_word_build_bit_exact() -> None:
+    """The build real Cortex-M4 firmware uses: unaligned word loads allowed, so CONV_2D,
+    DEPTHWISE_CONV_2D and FULLY_CONNECTED take their packed SXTB16/SMLAD paths (and FC its assembly
+    loops), which the strict build above never reaches. Conv, depthwise and FC fixtures, the random
+    architectures and every real model, every output byte against TFLite Micro."""
+    fixtures = ROOT / "tests" / "fixtures" / "ops"
+    conv_like = [
+        p
+        for p in sorted((fixtures / "conv").glob("*.tflite"))
+        if p.stem.startswith(("conv", "dw", "net", "pad_then"))
+    ]
+    fc_like = sorted((fixtures / "core").glob("fc_*.tflite"))
+    random_nets = sorted((fixtures / "random").glob("rand_*.tflite"))
+    assert len(conv_like) >= 15 and len(fc_like) >= 4 and len(random_nets) >= 32
+    models = [qv.VectorModel(p.stem, p, 4) for p in conv_like + fc_like + random_nets]
+    models += qv.all_models(person_steps=1, wake_steps=20)
+    out_dir = BUILD / "qemu_engine" / "unaligned_words"
+    vectors = qv.generate(models, out_dir)
+    out = qv.run_runner(qv.build_runner(out_dir, "-O2", strict=False), timeout=500)
+    assert "strict=0" in out.text
+    bad = []
+    for m in vectors["models"]:
+        run = out.models.get(m["name"])
+        if run is None or run.error or run.mismatches or run.canary != "ok" or run.steps != m["steps"]:
+            bad.append(f"{m['name']}: {run}")
+    assert not bad, "\n".join(bad) + "\n" + out.text[-3000:]
+    assert len(out.models) == len(models) and EXPECTED <= set(out.models)

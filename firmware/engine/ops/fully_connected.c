@@ -12,59 +12,86 @@
  * so prepare folds bias + x_offset*sum(w) into one int32 per output channel
  * (constant weights) and eval's inner loop is a bare int8 dot product.
  * Depth is capped at 65536, where the bare dot product cannot overflow int32.
+ *
+ * Eval reads everything per channel from one record (fc_chan_t) and
+ * requantizes in a few instructions (the fast form below); nodes it does not
+ * cover take TFLite's arithmetic as written. On cores with the DSP extension
+ * and unaligned loads (Cortex-M4/M7/M33/M55 as usually built), the int8 row
+ * blocks and the float32 four-row dot products are short loops of inline
+ * assembly, because the compiler spills registers there; elsewhere (and in
+ * -mno-unaligned-access builds) the C loops beside them run.
  */
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
+#include "mtf_window.h"
 
 #include <math.h>
 
 #define FC_MAX_DEPTH 65536
 
+/*
+ * Everything eval needs per int8 output channel, in one 16-byte record (two
+ * LDRDs). Fast form (fc_data_t.fast), for shift = -right with
+ * 1 <= right <= 20, a multiplier M >= 2^30 and |accumulator| <= 2^30:
+ * TFLite's MultiplyByQuantizedMultiplier(acc, M, -right) + out_offset is
+ *     floor(N / 2^(32 + right)),  N = 2*acc*M + 2^31 + 2^32*(hi - [acc < 0]) + 2^32*acc
+ * with hi = 2^(right-1) + out_offset*2^right: the doubling high multiply
+ * rounds floor(x / 2^31 + 1/2), and the rounding divide (half away from zero)
+ * is floor((h + 2^(right-1) - [h < 0]) / 2^right), where h < 0 exactly when
+ * acc < 0 (M >= 2^30; acc = -1 with M = 2^30 gives 0 either way). Nested
+ * floors merge into one, and |N| < 2^63. 2*M wraps to m2 = 2*M - 2^32, whose
+ * product with acc misses the 2^32*acc above: so N is one SMLAL of acc * m2
+ * onto (acc + hi) * 2^32 + 2^31, and the result the high word minus
+ * [acc < 0], shifted right by right. Other channels (left shifts, hostile
+ * scales, unbounded sums) keep m2 = M, sh = shift and take the reference path.
+ */
 typedef struct {
+    int32_t fold; /* bias + in_offset*sum(w) */
+    int32_t m2;   /* fast: 2*M mod 2^32; else M */
+    int32_t hi;   /* fast: 2^(right-1) + out_offset*2^right */
+    int32_t sh;   /* fast: right; else shift */
+} fc_chan_t;
+
+typedef struct {
+    uint8_t *const *in_ref;  /* the input's data pointer, read at eval (planned after prepare) */
+    uint8_t *const *out_ref;
+    uint8_t *in_const;       /* data of a constant input (in_ref points here) */
+    const uint8_t *weights;  /* weights and bias: kept by prepare when constant, else set by eval */
+    const uint8_t *bias;
+    fc_chan_t *chan;         /* int8: one per output channel */
     int32_t batches, depth, out_depth;
     int32_t in_offset, w_offset, out_offset;
-    int32_t act_min, act_max;
-    float f_min, f_max;
-    int32_t *mult;  /* one per channel (per-channel weights) or one in all */
-    int8_t *shift;
-    int32_t *fold;  /* bias + in_offset*sum(w) per channel; NULL when weights are not constant */
-    const uint8_t *weights; /* constant weights and bias (NULL: none), kept when both are */
-    const uint8_t *bias;    /* constant, so that eval decodes no constant tensor */
-    uint8_t kept;
-    uint8_t per_channel;
+    union {
+        int32_t i[2]; /* int8 clamp */
+        float f[2];   /* float32 clamp */
+    } act;
+    uint8_t is_float, kept, fast, narrow;
 } fc_data_t;
 
 static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) >= 2 && mtf_node_num_inputs(node) <= 3 && mtf_node_num_outputs(node) == 1,
-               MTF_ERR_BAD_MODEL, "needs 2 or 3 inputs and 1 output");
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    mtf_tensor_t *in = mtf_node_input(m, node, 0);
     const mtf_tensor_t *w = mtf_node_input(m, node, 1);
     const mtf_tensor_t *bias = mtf_node_input(m, node, 2);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in && w && out, MTF_ERR_BAD_MODEL, "missing input, weights or output");
-    MTF_ENSURE(m, mtf_opt_u8(node, 1, 0) == 0, MTF_ERR_UNSUPPORTED_TYPE, "shuffled weights format");
-    MTF_ENSURE(m, in->dtype == out->dtype, MTF_ERR_UNSUPPORTED_TYPE, "input type %d, output type %d", in->dtype,
-               out->dtype);
-    int is_float = in->dtype == MTF_FLOAT32 && w->dtype == MTF_FLOAT32;
-    int is_int8 = in->dtype == MTF_INT8 && w->dtype == MTF_INT8;
-    MTF_ENSURE(m, is_float || is_int8, MTF_ERR_UNSUPPORTED_TYPE, "input type %d with weights type %d", in->dtype,
-               w->dtype);
-    MTF_ENSURE(m, bias == NULL || bias->dtype == (is_float ? MTF_FLOAT32 : MTF_INT32), MTF_ERR_UNSUPPORTED_TYPE,
-               "bias type %d", bias ? bias->dtype : 0);
+    mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    MTF_ENSURE(m, in && w && out && mtf_node_num_inputs(node) <= 3 && mtf_node_num_outputs(node) == 1,
+               MTF_ERR_BAD_MODEL, "needs input, weights, [bias], output");
+    const int is_float = in->dtype == MTF_FLOAT32;
+    MTF_ENSURE(m, (is_float || in->dtype == MTF_INT8) && w->dtype == in->dtype && out->dtype == in->dtype &&
+                      (bias == NULL || bias->dtype == (is_float ? MTF_FLOAT32 : MTF_INT32)) &&
+                      mtf_opt_u8(node, 1, 0) == 0,
+               MTF_ERR_UNSUPPORTED_TYPE, "unsupported types or weights format");
 
     /* Shapes, as TFLite Micro reads them: depth from the weights, channels and batches from the output. */
     MTF_ENSURE(m, w->ndims >= 2 && out->ndims >= 1, MTF_ERR_SHAPE, "weights need 2 dims");
-    int32_t depth = w->dims[w->ndims - 1];
-    int32_t out_depth = out->dims[out->ndims - 1];
-    int32_t batches = out_depth ? mtf_elements(out) / out_depth : 0;
-    MTF_ENSURE(m, depth <= FC_MAX_DEPTH, MTF_ERR_UNSUPPORTED_TYPE, "depth %d (max %d)", depth, FC_MAX_DEPTH);
+    const int32_t depth = w->dims[w->ndims - 1];
+    const int32_t out_depth = out->dims[out->ndims - 1];
+    const int32_t batches = out_depth ? mtf_elements(out) / out_depth : 0;
+    MTF_ENSURE(m, depth <= FC_MAX_DEPTH, MTF_ERR_UNSUPPORTED_TYPE, "depth over 65536");
     MTF_ENSURE(m, out_depth <= w->dims[w->ndims - 2] && (int64_t)out_depth * depth <= mtf_elements(w),
                MTF_ERR_SHAPE, "%d outputs but %d weight rows", out_depth, w->dims[w->ndims - 2]);
-    MTF_ENSURE(m, (int64_t)batches * depth <= mtf_elements(in), MTF_ERR_SHAPE,
-               "input has %d values, needs %d x %d", mtf_elements(in), batches, depth);
-    MTF_ENSURE(m, bias == NULL || mtf_elements(bias) >= out_depth, MTF_ERR_SHAPE, "bias shorter than %d",
-               out_depth);
+    MTF_ENSURE(m, (int64_t)batches * depth <= mtf_elements(in) && (bias == NULL || mtf_elements(bias) >= out_depth),
+               MTF_ERR_SHAPE, "input or bias too small");
 
     fc_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
@@ -73,159 +100,284 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
     d->batches = batches;
     d->depth = depth;
     d->out_depth = out_depth;
+    d->is_float = (uint8_t)is_float;
+    /* Non-constant tensor structs live as long as the model; their data is planned after prepare. */
+    d->in_const = in->data;
+    d->in_ref = (in->flags & MTF_TENSOR_CONST) ? &d->in_const : &in->data;
+    d->out_ref = &out->data;
     if ((w->flags & MTF_TENSOR_CONST) && (bias == NULL || (bias->flags & MTF_TENSOR_CONST))) {
         d->weights = w->data;
         d->bias = bias != NULL ? bias->data : NULL;
         d->kept = 1;
     }
-    int activation = mtf_opt_i8(node, 0, MTF_ACT_NONE);
+    const int activation = mtf_opt_i8(node, 0, MTF_ACT_NONE);
     if (is_float) {
-        MTF_ENSURE(m, activation <= MTF_ACT_RELU6, MTF_ERR_UNSUPPORTED_TYPE, "fused activation %d", activation);
-        mtf_activation_range_float(activation, &d->f_min, &d->f_max);
+        MTF_ENSURE(m, activation <= MTF_ACT_RELU6, MTF_ERR_UNSUPPORTED_TYPE, "fused activation");
+        mtf_activation_range_float(activation, &d->act.f[0], &d->act.f[1]);
         return MTF_OK;
     }
 
-    d->per_channel = w->q_count > 1;
-    int n_mult = d->per_channel ? w->q_count : 1;
-    if (d->per_channel)
-        MTF_ENSURE(m, w->q_dim == 0 && w->q_count == w->dims[0] && w->q_count >= out_depth,
-                   MTF_ERR_UNSUPPORTED_TYPE, "%d weight scales on dim %d", w->q_count, w->q_dim);
-    MTF_ENSURE(m, w->q_count >= 1 && in->q_count >= 1 && out->q_count >= 1, MTF_ERR_UNSUPPORTED_TYPE,
-               "int8 tensors must be quantized");
+    const int per_channel = w->q_count > 1;
+    MTF_ENSURE(m, w->q_count >= 1 && in->q_count >= 1 && out->q_count >= 1 &&
+                      (!per_channel || (w->q_dim == 0 && w->q_count == w->dims[0] && w->q_count >= out_depth)),
+               MTF_ERR_UNSUPPORTED_TYPE, "bad int8 quantization");
     MTF_ENSURE(m, in->zero_point >= -128 && in->zero_point <= 127 && out->zero_point >= -128 &&
                       out->zero_point <= 127 && w->zero_point >= -128 && w->zero_point <= 127,
                MTF_ERR_BAD_MODEL, "int8 zero point out of range");
-    d->mult = mtf_alloc_persistent(m, sizeof(int32_t) * (size_t)n_mult);
-    d->shift = mtf_alloc_persistent(m, (size_t)n_mult);
-    if (d->mult == NULL || d->shift == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    /* Both TFLite Micro paths compute input_scale * weight_scale / output_scale in double. */
-    for (int c = 0; c < n_mult; c++) {
-        double product = (double)in->scale * (double)mtf_tensor_scale(w, c);
-        int shift;
-        if (!d->per_channel && bias != NULL) {
-            double diff = fabs(product - (double)bias->scale);
-            MTF_ENSURE(m, diff / (double)out->scale <= 0.02, MTF_ERR_BAD_MODEL, "bias scale does not match");
-        }
-        mtf_quantize_multiplier(product / (double)out->scale, &d->mult[c], &shift);
-        d->shift[c] = (int8_t)shift;
-    }
     d->in_offset = -in->zero_point;
     /* TFLite Micro applies the weight offset only with per-tensor weights. */
-    d->w_offset = d->per_channel ? 0 : -w->zero_point;
+    d->w_offset = per_channel ? 0 : -w->zero_point;
     d->out_offset = out->zero_point;
-    MTF_TRY(mtf_activation_range_quantized(m, activation, out, &d->act_min, &d->act_max));
+    MTF_TRY(mtf_activation_range_quantized(m, activation, out, &d->act.i[0], &d->act.i[1]));
+    d->narrow = d->act.i[0] > -128 || d->act.i[1] < 127;
+    fc_chan_t *q = mtf_alloc_persistent(m, sizeof(fc_chan_t) * (size_t)(out_depth ? out_depth : 1));
+    if (q == NULL)
+        return MTF_ERR_ARENA_TOO_SMALL;
+    d->chan = q;
+    d->fast = d->kept;
+    const int8_t *wd = (const int8_t *)w->data;
+    /* |x| <= 128 and |x + x_offset| <= 255 bound |accumulator| for the fast form. With
+     * depth <= 2^16 the two sums below stay under 2^31 + 2^30 (no uint32 wrap). */
+    const uint32_t row_bound = 255u * (uint32_t)(d->w_offset < 0 ? -d->w_offset : d->w_offset) * (uint32_t)depth;
+    for (int32_t c = 0; c < out_depth; c++, q++) {
+        /* Both TFLite Micro paths compute input_scale * weight_scale / output_scale in double. */
+        const double product = (double)in->scale * (double)mtf_tensor_scale(w, per_channel * c);
+        const double out_scale = (double)out->scale;
+        MTF_ENSURE(m, per_channel || bias == NULL || fabs(product - (double)bias->scale) / out_scale <= 0.02,
+                   MTF_ERR_BAD_MODEL, "bias scale does not match");
+        int shift;
+        mtf_quantize_multiplier(product / out_scale, &q->m2, &shift);
+        q->sh = shift;
+        if (!d->kept)
+            continue; /* eval folds the bias and takes the reference requantization */
+        int32_t sum = 0;
+        uint32_t bound = row_bound;
+        for (int32_t k = 0; k < depth; k++) {
+            int32_t v = *wd++;
+            sum += v;
+            bound += 128u * (uint32_t)(v < 0 ? -v : v);
+        }
+        uint32_t f = (uint32_t)d->in_offset * (uint32_t)sum;
+        if (bias != NULL)
+            f += (uint32_t)mtf_load_i32(bias->data + 4 * c);
+        q->fold = (int32_t)f;
+        uint32_t abs_fold = q->fold < 0 ? 0u - f : f;
+        if (shift > -1 || shift < -20 || q->m2 < (1 << 30) || bound > (1u << 30) || abs_fold > (1u << 30) - bound)
+            d->fast = 0;
+    }
+    /* One form for the whole node. */
+    for (int32_t c = 0; d->fast && c < out_depth; c++) {
+        q = &d->chan[c];
+        int right = -q->sh;
+        q->sh = right;
+        q->hi = (int32_t)((1u << (right - 1)) + (uint32_t)d->out_offset * (1u << right));
+        q->m2 = (int32_t)(2u * (uint32_t)q->m2);
+    }
+    return MTF_OK;
+}
 
-    if (d->kept) {
-        d->fold = mtf_alloc_persistent(m, sizeof(int32_t) * (size_t)(out_depth ? out_depth : 1));
-        if (d->fold == NULL)
-            return MTF_ERR_ARENA_TOO_SMALL;
-        const int8_t *wd = (const int8_t *)w->data;
-        for (int32_t c = 0; c < out_depth; c++) {
-            int32_t sum = 0;
-            for (int32_t k = 0; k < depth; k++)
-                sum += wd[(int64_t)c * depth + k];
-            uint32_t f = (uint32_t)d->in_offset * (uint32_t)sum;
-            if (bias != NULL)
-                f += (uint32_t)mtf_load_i32(bias->data + 4 * c);
-            d->fold[c] = (int32_t)f;
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__) && MTF_DSP && MTF_ALIGN_MASK == 0
+#define FC_FASM 1
+/* Row w's word pair into s2, s3, multiplied with s0, s1 into t. */
+#define FC_FROW(w, t)                                 \
+    "ldr %[r0], [%[" #w "]], #4\n\t"                   \
+    "ldr %[r1], [%[" #w "]], #4\n\t"                   \
+    "vmov s2, s3, %[r0], %[r1]\n\t"                    \
+    "vmla.f32 %[" #t "], s0, s2\n\t"                   \
+    "vmla.f32 %[" #t "], s1, s3\n\t"
+/* The last step of row w (odd depth): one word into s2, times s0 into t. */
+#define FC_FONE(w, t)                                 \
+    "ldr %[r1], [%[" #w "]]\n\t"                       \
+    "vmov s2, %[r1]\n\t"                               \
+    "vmla.f32 %[" #t "], s0, s2\n\t"
+#else
+#define FC_FASM 0
+#endif
+
+/* acc + a*b with the product rounded first (no fused multiply-add: TFLite's float order).
+ * VMLA does exactly that in one instruction where the compiler, keeping
+ * contraction off, emits two. */
+static inline float fc_fmac(float acc, float a, float b)
+{
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__)
+    __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+#else
+    return acc + a * b;
+#endif
+}
+
+/* rows (1 or 4) float rows of stride depth against x, each summed in order from 0.0f. */
+static inline void fc_fdot(const uint8_t *x, const uint8_t *w, int32_t depth, int rows, float *t)
+{
+    const size_t stride = (size_t)4 * depth;
+    float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+#if FC_FASM
+    if (rows == 4) {
+        /* Two steps of four rows a turn: a word pair of x and of each row moves into
+         * s0..s3 with one VMOV each, then VMLA in the order k, k + 1 (VMLA rounds the
+         * product, then the sum: TFLite's order, no fused multiply-add); then the
+         * odd step, if any. */
+        const uint8_t *w0 = w, *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+        int32_t pairs = depth >> 1, r0, r1;
+        __asm__ volatile("cmp %[n], #0\n\t"
+                         "beq 2f\n"
+                         "1:\n\t"
+                         "ldr %[r0], [%[x]], #4\n\t"
+                         "ldr %[r1], [%[x]], #4\n\t"
+                         "vmov s0, s1, %[r0], %[r1]\n\t"
+                         FC_FROW(w0, t0) FC_FROW(w1, t1) FC_FROW(w2, t2) FC_FROW(w3, t3)
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n"
+                         "2:\n\t"
+                         "cmp %[odd], #0\n\t"
+                         "beq 3f\n\t"
+                         "ldr %[r0], [%[x]]\n\t"
+                         "vmov s0, %[r0]\n\t"
+                         FC_FONE(w0, t0) FC_FONE(w1, t1) FC_FONE(w2, t2) FC_FONE(w3, t3)
+                         "3:"
+                         : [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(pairs),
+                           [r0] "=&r"(r0), [r1] "=&r"(r1), [t0] "+t"(t0), [t1] "+t"(t1), [t2] "+t"(t2), [t3] "+t"(t3)
+                         : [odd] "r"(depth & 1)
+                         : "s0", "s1", "s2", "s3", "cc", "memory");
+    } else
+#endif
+    {
+        for (int32_t k = 0; k < depth; k++, x += 4, w += 4) {
+            float xk = mtf_load_f32(x);
+            t0 = fc_fmac(t0, xk, mtf_load_f32(w));
+            if (!FC_FASM && rows == 4) {
+                t1 = fc_fmac(t1, xk, mtf_load_f32(w + stride));
+                t2 = fc_fmac(t2, xk, mtf_load_f32(w + 2 * stride));
+                t3 = fc_fmac(t3, xk, mtf_load_f32(w + 3 * stride));
+            }
+        }
+    }
+    t[0] = t0;
+    t[1] = t1;
+    t[2] = t2;
+    t[3] = t3;
+}
+
+static MTF_NOINLINE mtf_status_t fc_eval_float(const fc_data_t *d)
+{
+    const int32_t depth = d->depth;
+    const uint8_t *x = *d->in_ref, *w = d->weights, *bias = d->bias;
+    float *o = (float *)(void *)*d->out_ref;
+    for (int32_t b = 0; b < d->batches; b++, x += (size_t)4 * depth) {
+        for (int32_t c = 0; c < d->out_depth;) {
+            float t[4];
+            const uint8_t *wr = w + (size_t)4 * c * depth;
+            int rows = d->out_depth - c >= 4 ? 4 : 1;
+            if (rows == 4)
+                fc_fdot(x, wr, depth, 4, t);
+            else
+                fc_fdot(x, wr, depth, 1, t);
+            for (int j = 0; j < rows; j++, c++) {
+                float v = t[j] + (bias ? mtf_load_f32(bias + 4 * c) : 0.0f);
+                /* min(max(v, lo), hi) in TFLite's argument order: NaN passes through. */
+                v = v < d->act.f[0] ? d->act.f[0] : v;
+                v = d->act.f[1] < v ? d->act.f[1] : v;
+                *o++ = v;
+            }
         }
     }
     return MTF_OK;
 }
 
-static void fc_eval_float(const fc_data_t *d, const mtf_tensor_t *in, const uint8_t *w, const uint8_t *bias,
-                          mtf_tensor_t *out)
-{
-    float *o = (float *)(void *)out->data;
-    for (int32_t b = 0; b < d->batches; b++) {
-        const uint8_t *x = in->data + (size_t)4 * b * d->depth;
-        for (int32_t c = 0; c < d->out_depth; c++) {
-            const uint8_t *wr = w + (size_t)4 * c * d->depth;
-            float total = 0.0f;
-            for (int32_t k = 0; k < d->depth; k++)
-                total += mtf_load_f32(x + 4 * k) * mtf_load_f32(wr + 4 * k);
-            float v = total + (bias ? mtf_load_f32(bias + 4 * c) : 0.0f);
-            /* min(max(v, lo), hi) in TFLite's argument order: NaN passes through. */
-            v = v < d->f_min ? d->f_min : v;
-            v = d->f_max < v ? d->f_max : v;
-            o[(size_t)b * d->out_depth + c] = v;
-        }
-    }
-}
+#if MTF_DSP && MTF_ALIGN_MASK == 0
+#define FC_ASM 1
+/* Requantize accumulator a with the record at q + 16*j (fast form, see
+ * fc_chan_t), saturate to int8 and store it at o + j. */
+#define FC_REQ(a, j)                                              \
+    "ldrd %[t], %[t2], [%[w0], #" #j "*16]\n\t"                   \
+    "add %[" #a "], %[" #a "], %[t]\n\t"                          \
+    "ldrd %[t], %[x02], [%[w0], #" #j "*16+8]\n\t"                \
+    "add %[t], %[t], %[" #a "]\n\t"                               \
+    "mov %[x13], #0x80000000\n\t"                                 \
+    "smlal %[x13], %[t], %[" #a "], %[t2]\n\t"                    \
+    "sub %[t], %[t], %[" #a "], lsr #31\n\t"                      \
+    "asr %[t], %[t], %[x02]\n\t"                                  \
+    "ssat %[t], #8, %[t]\n\t"                                     \
+    "strb %[t], [%[w1], #" #j "]\n\t"
+/* One int8 MAC of the byte tail for row w and accumulator a. */
+#define FC_TAIL(w, a)                                             \
+    "ldrsb %[t], [%[" #w "]], #1\n\t"                             \
+    "smlabb %[" #a "], %[t], %[t2], %[" #a "]\n\t"
+/* Two SMLADs of one weight word of row w into a. */
+#define FC_WORD(w, a)                                             \
+    "ldr %[t], [%[" #w "]], #4\n\t"                               \
+    "sxtb16 %[t2], %[t]\n\t"                                      \
+    "smlad %[" #a "], %[t2], %[x02], %[" #a "]\n\t"               \
+    "sxtb16 %[t], %[t], ror #8\n\t"                               \
+    "smlad %[" #a "], %[t], %[x13], %[" #a "]\n\t"
+/* Four MACs of one word of x against one word of row w into acc. */
+#define FC_WORD1                                                  \
+    "ldr %[t], [%[x]], #4\n\t"                                    \
+    "ldr %[t2], [%[w]], #4\n\t"                                   \
+    "sxtb16 %[t3], %[t]\n\t"                                      \
+    "sxtb16 %[t4], %[t2]\n\t"                                     \
+    "smlad %[acc], %[t3], %[t4], %[acc]\n\t"                      \
+    "sxtb16 %[t], %[t], ror #8\n\t"                               \
+    "sxtb16 %[t2], %[t2], ror #8\n\t"                             \
+    "smlad %[acc], %[t], %[t2], %[acc]\n\t"
+#else
+#define FC_ASM 0
+#endif
 
 /*
  * int8 dot products. Four weight rows share each input byte, so one input
- * load feeds four MACs (about 2.5-3 instructions per MAC on a Cortex-M4 in
- * plain C). With the DSP extension (Cortex-M4/M7/M33/M55), SXTB16 widens
- * pairs of bytes and SMLAD does two MACs at once. Every sum is exact: depth
- * <= 65536 bounds |sum| by 2^30, so int32 never wraps and the order of the
- * additions does not matter (bit-exact with TFLite Micro's loop).
+ * load feeds four MACs. With the DSP extension (Cortex-M4/M7/M33/M55),
+ * SXTB16 widens pairs of bytes and SMLAD does two MACs at once. Every sum is
+ * exact: depth <= 65536 bounds |sum| by 2^30, so int32 never wraps and the
+ * order of the additions does not matter (bit-exact with TFLite Micro's loop).
  */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#include <arm_acle.h>
-#define FC_DSP 1
-#endif
-
-#ifdef FC_DSP
-/* Four bytes from any address (weights sit in the model bytes, unaligned). */
-static inline uint32_t fc_ld32(const int8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-/* Bytes 1 and 3 widened: SXTB16 with its rotate operand (gcc 12 does not
- * fold a C rotate into it, which would cost one instruction per word). */
-static inline int16x2_t fc_sxtb16_odd(uint32_t v)
-{
-    int16x2_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
-    return r;
-}
+#if MTF_DSP
 /* Two MACs of bytes 0 and 2, then two of bytes 1 and 3 of w against x02/x13. */
-#define FC_MAC4(acc, wv, x02, x13)                                       \
-    do {                                                                 \
-        (acc) = __smlad(__sxtb16((int8x4_t)(wv)), (x02), (acc));       \
-        (acc) = __smlad(fc_sxtb16_odd(wv), (x13), (acc));              \
+#define FC_MAC4(acc, wv, x02, x13)                                  \
+    do {                                                            \
+        (acc) = __smlad(__sxtb16((int8x4_t)(wv)), (x02), (acc));    \
+        (acc) = __smlad(mtf_sxtb16_odd(wv), (x13), (acc));          \
     } while (0)
 #endif
 
-static inline int32_t dot_i8(const int8_t *w, const int8_t *x, int32_t n)
+static MTF_NOINLINE int32_t dot_i8(const int8_t *w, const int8_t *x, int32_t n)
 {
     int32_t acc = 0;
     int32_t k = 0;
-#ifdef FC_DSP
-    for (; k + 4 <= n; k += 4) {
-        uint32_t xv = fc_ld32(x + k);
-        int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = fc_sxtb16_odd(xv);
-        uint32_t wv = fc_ld32(w + k);
-        FC_MAC4(acc, wv, x02, x13);
+#if MTF_DSP && !FC_ASM
+    /* Sixteen bytes a turn: the loop overhead is a tenth of it. */
+#define FC_DOT4(i)                                                          \
+    do {                                                                    \
+        int32_t xv = mtf_load4(x + k + (i)), wv = mtf_load4(w + k + (i));   \
+        FC_MAC4(acc, wv, __sxtb16(xv), mtf_sxtb16_odd(xv));                 \
+    } while (0)
+    for (; k + 16 <= n; k += 16) {
+        FC_DOT4(0);
+        FC_DOT4(4);
+        FC_DOT4(8);
+        FC_DOT4(12);
     }
-#else
-    for (; k + 4 <= n; k += 4) {
-        acc += w[k] * x[k];
-        acc += w[k + 1] * x[k + 1];
-        acc += w[k + 2] * x[k + 2];
-        acc += w[k + 3] * x[k + 3];
-    }
+    for (; k + 4 <= n; k += 4)
+        FC_DOT4(0);
+#undef FC_DOT4
 #endif
     for (; k < n; k++)
         acc += w[k] * x[k];
     return acc;
 }
 
-/* Rows w, w + n, w + 2n, w + 3n against x: acc[0..3]. */
-static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, int32_t acc[4])
+/* Rows w, w + n, w + 2n, w + 3n against x, each plus init: acc[0..3]. */
+static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, uint32_t init, int32_t acc[4])
 {
     const int8_t *w0 = w, *w1 = w + n, *w2 = w1 + n, *w3 = w2 + n;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a0 = (int32_t)init, a1 = a0, a2 = a0, a3 = a0;
     int32_t k = 0;
-#ifdef FC_DSP
+#if MTF_DSP
     for (; k + 4 <= n; k += 4) {
-        uint32_t xv = fc_ld32(x + k);
-        int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = fc_sxtb16_odd(xv);
-        uint32_t v0 = fc_ld32(w0 + k), v1 = fc_ld32(w1 + k), v2 = fc_ld32(w2 + k), v3 = fc_ld32(w3 + k);
+        int32_t xv = mtf_load4(x + k);
+        int16x2_t x02 = __sxtb16(xv), x13 = mtf_sxtb16_odd(xv);
+        int32_t v0 = mtf_load4(w0 + k), v1 = mtf_load4(w1 + k), v2 = mtf_load4(w2 + k), v3 = mtf_load4(w3 + k);
         FC_MAC4(a0, v0, x02, x13);
         FC_MAC4(a1, v1, x02, x13);
         FC_MAC4(a2, v2, x02, x13);
@@ -245,73 +397,288 @@ static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, int32_t 
     acc[3] = a3;
 }
 
-/* Bias, offsets, requantization and clamp of output channel c. */
-static inline int8_t fc_out(const fc_data_t *d, const int8_t *wr, const uint8_t *bias, int32_t c, int32_t acc,
-                            uint32_t row_term)
+/* The fast form of the requantization (see fc_chan_t); sum is sum(w*x) + the weight-offset term. */
+static inline int32_t fc_requant(const fc_chan_t *q, int32_t sum)
 {
-    uint32_t fold;
-    if (d->fold != NULL) {
-        fold = (uint32_t)d->fold[c];
-    } else {
-        int32_t sw = 0;
-        for (int32_t k = 0; k < d->depth; k++)
-            sw += wr[k];
-        fold = (uint32_t)d->in_offset * (uint32_t)sw;
-        if (bias != NULL)
-            fold += (uint32_t)mtf_load_i32(bias + 4 * c);
+    int32_t acc = (int32_t)((uint32_t)sum + (uint32_t)q->fold);
+    uint64_t t = ((uint64_t)((uint32_t)acc + (uint32_t)q->hi) << 32 | 0x80000000u) + (uint64_t)((int64_t)acc * q->m2);
+    return ((int32_t)(uint32_t)(t >> 32) - (int32_t)((uint32_t)acc >> 31)) >> q->sh;
+}
+
+/* Clamp to the fused activation and store. */
+static inline void fc_store(const fc_data_t *d, int narrow, int8_t *o, int32_t v)
+{
+#if MTF_DSP
+    v = __ssat(v, 8);
+    if (narrow)
+#else
+    (void)narrow;
+#endif
+    {
+        v = v < d->act.i[0] ? d->act.i[0] : v;
+        v = v > d->act.i[1] ? d->act.i[1] : v;
     }
-    int ch = d->per_channel ? c : 0;
-    int32_t v = (int32_t)((uint32_t)acc + fold + row_term);
-    v = mtf_mul_by_qm(v, d->mult[ch], d->shift[ch]) + d->out_offset;
-    v = v < d->act_min ? d->act_min : v;
-    v = v > d->act_max ? d->act_max : v;
-    return (int8_t)v;
+    *o = (int8_t)v;
+}
+
+
+/* Every output channel of one batch: four rows at a time, then one at a time
+ * (o: restrict, so that the stores do not make the compiler reload d and q). */
+static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t row, int8_t *restrict o)
+{
+    const int32_t depth = d->depth;
+    const int8_t *w = (const int8_t *)d->weights;
+    const fc_chan_t *q = d->chan;
+#if !FC_ASM
+    const int narrow = d->narrow;
+#endif
+#if FC_ASM
+    int32_t blocks = d->out_depth >> 2;
+    if (blocks > 0) {
+        /* Every block of four rows in one loop of assembly: the dot products
+         * need all 14 free registers, the requantization reuses them, and
+         * what the loop keeps between blocks stays in memory operands. */
+        const int8_t *w0 = w, *w1, *w2, *w3, *xp;
+        const int8_t *const end = x + (depth & ~3);
+        const int32_t tail = depth & 3;
+        int32_t a0, a1, a2, a3, t, t2, x02, x13;
+        int8_t *oo = o;
+        __asm__ volatile("0:\n\t"
+                         "ldr %[t], %[dm]\n\t"
+                         "add %[w1], %[w0], %[t]\n\t"
+                         "add %[w2], %[w1], %[t]\n\t"
+                         "add %[w3], %[w2], %[t]\n\t"
+                         "ldr %[a0], %[rowm]\n\t"
+                         "mov %[a1], %[a0]\n\t"
+                         "mov %[a2], %[a0]\n\t"
+                         "mov %[a3], %[a0]\n\t"
+                         "ldr %[x], %[xm]\n\t"
+                         "cmp %[x], %[end]\n\t"
+                         "beq 2f\n"
+                         "1:\n\t"
+                         "ldr %[t], [%[x]], #4\n\t"
+                         "sxtb16 %[x02], %[t]\n\t"
+                         "sxtb16 %[x13], %[t], ror #8\n\t"
+                         FC_WORD(w0, a0) FC_WORD(w1, a1) FC_WORD(w2, a2) FC_WORD(w3, a3)
+                         "cmp %[x], %[end]\n\t"
+                         "bne 1b\n"
+                         "2:\n\t"
+                         "ldr %[x13], %[tail]\n\t"
+                         "cmp %[x13], #0\n\t"
+                         "beq 4f\n"
+                         "3:\n\t"
+                         "ldrsb %[t2], [%[x]], #1\n\t"
+                         FC_TAIL(w0, a0) FC_TAIL(w1, a1) FC_TAIL(w2, a2) FC_TAIL(w3, a3)
+                         "subs %[x13], %[x13], #1\n\t"
+                         "bne 3b\n"
+                         "4:\n\t"
+                         "ldr %[w0], %[qm]\n\t"
+                         "ldr %[w1], %[om]\n\t"
+                         FC_REQ(a0, 0) FC_REQ(a1, 1) FC_REQ(a2, 2) FC_REQ(a3, 3)
+                         "add %[w0], %[w0], #64\n\t"
+                         "str %[w0], %[qm]\n\t"
+                         "add %[w1], %[w1], #4\n\t"
+                         "str %[w1], %[om]\n\t"
+                         "mov %[w0], %[w3]\n\t"
+                         "ldr %[t], %[nm]\n\t"
+                         "subs %[t], %[t], #1\n\t"
+                         "str %[t], %[nm]\n\t"
+                         "bne 0b"
+                         : [w0] "+r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [x] "=&r"(xp),
+                           [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t),
+                           [t2] "=&r"(t2), [x02] "=&r"(x02), [x13] "=&r"(x13), [qm] "+m"(q), [om] "+m"(oo),
+                           [nm] "+m"(blocks)
+                         : [end] "r"(end), [tail] "m"(tail), [dm] "m"(depth), [rowm] "m"(row), [xm] "m"(x)
+                         : "cc", "memory");
+        w = w0;
+        o = oo;
+    }
+#else
+    for (int32_t i = d->out_depth >> 2; i > 0; i--) {
+        int32_t acc[4];
+        dot4_i8(w, x, depth, row, acc);
+        int32_t v0 = fc_requant(q, acc[0]), v1 = fc_requant(q + 1, acc[1]);
+        int32_t v2 = fc_requant(q + 2, acc[2]), v3 = fc_requant(q + 3, acc[3]);
+        fc_store(d, narrow, o, v0);
+        fc_store(d, narrow, o + 1, v1);
+        fc_store(d, narrow, o + 2, v2);
+        fc_store(d, narrow, o + 3, v3);
+        w += 4 * (size_t)depth, q += 4, o += 4;
+    }
+#endif
+#if FC_ASM
+    int32_t rows = d->out_depth & 3;
+    if (rows > 0) {
+        /* The last rows one at a time, eight bytes a turn, then the byte tail. */
+        const int8_t *xp;
+        const int8_t *const end = x + (depth & ~7);
+        const int32_t tail = depth & 7;
+        int32_t acc, t, t2, t3, t4;
+        int8_t *oo = o;
+        __asm__ volatile("0:\n\t"
+                         "ldr %[x], %[xm]\n\t"
+                         "ldr %[acc], %[rowm]\n\t"
+                         "cmp %[x], %[end]\n\t"
+                         "beq 2f\n"
+                         "1:\n\t"
+                         FC_WORD1 FC_WORD1
+                         "cmp %[x], %[end]\n\t"
+                         "bne 1b\n"
+                         "2:\n\t"
+                         "ldr %[t], %[tail]\n\t"
+                         "cmp %[t], #0\n\t"
+                         "beq 4f\n"
+                         "3:\n\t"
+                         "ldrsb %[t2], [%[x]], #1\n\t"
+                         "ldrsb %[t3], [%[w]], #1\n\t"
+                         "smlabb %[acc], %[t2], %[t3], %[acc]\n\t"
+                         "subs %[t], %[t], #1\n\t"
+                         "bne 3b\n"
+                         "4:\n\t"
+                         "ldrd %[t], %[t2], [%[q]], #8\n\t"
+                         "add %[acc], %[acc], %[t]\n\t"
+                         "ldrd %[t], %[t3], [%[q]], #8\n\t"
+                         "add %[t], %[t], %[acc]\n\t"
+                         "mov %[t4], #0x80000000\n\t"
+                         "smlal %[t4], %[t], %[acc], %[t2]\n\t"
+                         "sub %[t], %[t], %[acc], lsr #31\n\t"
+                         "asr %[t], %[t], %[t3]\n\t"
+                         "ssat %[t], #8, %[t]\n\t"
+                         "strb %[t], [%[o]], #1\n\t"
+                         "ldr %[t], %[nm]\n\t"
+                         "subs %[t], %[t], #1\n\t"
+                         "str %[t], %[nm]\n\t"
+                         "bne 0b"
+                         : [w] "+r"(w), [q] "+r"(q), [o] "+r"(oo), [x] "=&r"(xp), [acc] "=&r"(acc), [t] "=&r"(t),
+                           [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [nm] "+m"(rows)
+                         : [end] "r"(end), [tail] "m"(tail), [rowm] "m"(row), [xm] "m"(x)
+                         : "cc", "memory");
+    }
+#else
+    for (int32_t i = d->out_depth & 3; i > 0; i--, w += depth)
+        fc_store(d, narrow, o++, fc_requant(q++, (int32_t)((uint32_t)dot_i8(w, x, depth) + row)));
+#endif
+}
+
+/* Depth 1 (a scalar input per batch): every channel in one loop, no dot product. */
+static MTF_NOINLINE void fc_depth1(const fc_data_t *d, int32_t xv, uint32_t row, int8_t *restrict o)
+{
+    const int8_t *w = (const int8_t *)d->weights;
+    const fc_chan_t *q = d->chan;
+    int32_t n = d->out_depth;
+#if FC_ASM
+    if (n <= 0)
+        return;
+    int32_t t, f, m2, sh, acc;
+    int8_t *p = o;
+    /* fc_requant and the int8 saturation of fc_store, 14 instructions a channel. */
+    __asm__ volatile("1:\n\t"
+                     "ldrsb %[t], [%[w]], #1\n\t"
+                     "ldrd %[f], %[m2], [%[q]], #8\n\t"
+                     "mla %[acc], %[t], %[xv], %[row]\n\t"
+                     "add %[acc], %[acc], %[f]\n\t"
+                     "ldrd %[f], %[sh], [%[q]], #8\n\t"
+                     "add %[f], %[f], %[acc]\n\t"
+                     "mov %[t], #0x80000000\n\t"
+                     "smlal %[t], %[f], %[acc], %[m2]\n\t"
+                     "sub %[f], %[f], %[acc], lsr #31\n\t"
+                     "asr %[f], %[f], %[sh]\n\t"
+                     "ssat %[f], #8, %[f]\n\t"
+                     "strb %[f], [%[o]], #1\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b"
+                     : [w] "+r"(w), [q] "+r"(q), [o] "+r"(p), [n] "+r"(n), [t] "=&r"(t), [f] "=&r"(f),
+                       [m2] "=&r"(m2), [sh] "=&r"(sh), [acc] "=&r"(acc)
+                     : [xv] "r"(xv), [row] "r"(row)
+                     : "cc", "memory");
+#else
+    const int narrow = d->narrow;
+    for (; n > 0; n--, q++)
+        fc_store(d, narrow, o++, fc_requant(q, (int32_t)((uint32_t)(*w++ * xv) + row)));
+#endif
+}
+
+/* The weight-offset term of one batch: w_offset * (sum(x) + x_offset * depth). */
+static uint32_t fc_row_term(const fc_data_t *d, const int8_t *x)
+{
+    int32_t sx = 0;
+    for (int32_t k = 0; k < d->depth; k++)
+        sx += x[k];
+    return (uint32_t)d->w_offset * ((uint32_t)sx + (uint32_t)d->in_offset * (uint32_t)d->depth);
+}
+
+/*
+ * The reference path, for nodes the fast form does not cover (non-constant
+ * weights or bias, left shifts, hostile scales or sums): one channel at a
+ * time, TFLite's MultiplyByQuantizedMultiplier as it is written.
+ */
+static MTF_NOINLINE mtf_status_t fc_eval_i8_ref(const fc_data_t *d)
+{
+    const int32_t depth = d->depth;
+    const int8_t *x = (const int8_t *)*d->in_ref;
+    int8_t *o = (int8_t *)*d->out_ref;
+    for (int32_t b = 0; b < d->batches; b++, x += depth) {
+        uint32_t row = fc_row_term(d, x);
+        const int8_t *wr = (const int8_t *)d->weights;
+        const fc_chan_t *q = d->chan;
+        for (int32_t c = 0; c < d->out_depth; c++, q++, wr += depth) {
+            uint32_t acc = (uint32_t)dot_i8(wr, x, depth) + row;
+            if (d->kept) {
+                acc += (uint32_t)q->fold;
+            } else {
+                /* Weights or bias change between invokes: fold them here. */
+                int32_t sw = 0;
+                for (int32_t k = 0; k < depth; k++)
+                    sw += wr[k];
+                acc += (uint32_t)d->in_offset * (uint32_t)sw +
+                       (d->bias ? (uint32_t)mtf_load_i32(d->bias + 4 * c) : 0u);
+            }
+            fc_store(d, 1, o++, mtf_mul_by_qm((int32_t)acc, q->m2, q->sh) + d->out_offset);
+        }
+    }
+    return MTF_OK;
+}
+
+#if FC_ASM
+/* The assembly saturates to int8 only: a fused activation that clamps tighter is applied here. */
+static MTF_NOINLINE void fc_clamp(const fc_data_t *d, int8_t *o)
+{
+    for (int32_t n = 0; n < d->out_depth; n++)
+        fc_store(d, 1, o + n, o[n]);
+}
+#endif
+
+static inline mtf_status_t fc_eval_i8(const fc_data_t *d)
+{
+    if (!d->fast)
+        return fc_eval_i8_ref(d);
+    const int32_t depth = d->depth;
+    const int8_t *x = (const int8_t *)*d->in_ref;
+    int8_t *o = (int8_t *)*d->out_ref;
+    for (int32_t b = d->batches; b > 0; b--, x += depth, o += d->out_depth) {
+        uint32_t row = d->w_offset != 0 ? fc_row_term(d, x) : 0;
+        if (depth == 1)
+            fc_depth1(d, *x, row, o);
+        else
+            fc_rows(d, x, row, o);
+#if FC_ASM
+        if (d->narrow)
+            fc_clamp(d, o);
+#endif
+    }
+    return MTF_OK;
 }
 
 static mtf_status_t fc_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const fc_data_t *d = mtf_node_data(node);
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    /* Constant weights and bias were kept by prepare: no decoding here. */
-    const uint8_t *wb = d->weights, *bias = d->bias;
+    fc_data_t *d = mtf_node_data(node);
     if (!d->kept) {
-        const mtf_tensor_t *w = mtf_node_input(m, node, 1);
+        /* Weights or bias that are not constant: their data now (prepare kept constant ones). */
+        d->weights = mtf_node_input(m, node, 1)->data;
         const mtf_tensor_t *b = mtf_node_input(m, node, 2);
-        wb = w->data;
-        bias = b != NULL ? b->data : NULL;
+        d->bias = b != NULL ? b->data : NULL;
     }
-    if (in->dtype == MTF_FLOAT32) {
-        fc_eval_float(d, in, wb, bias, out);
-        return MTF_OK;
-    }
-    const int8_t *wd = (const int8_t *)wb;
-    const int32_t depth = d->depth;
-    int8_t *o = (int8_t *)out->data;
-    for (int32_t b = 0; b < d->batches; b++) {
-        const int8_t *x = (const int8_t *)in->data + (size_t)b * depth;
-        uint32_t row_term = 0;
-        if (d->w_offset != 0) {
-            int32_t sx = 0;
-            for (int32_t k = 0; k < depth; k++)
-                sx += x[k];
-            row_term = (uint32_t)d->w_offset * ((uint32_t)sx + (uint32_t)d->in_offset * (uint32_t)depth);
-        }
-        int8_t *ob = o + (size_t)b * d->out_depth;
-        int32_t c = 0;
-        for (; c + 4 <= d->out_depth; c += 4) {
-            const int8_t *wr = wd + (size_t)c * depth;
-            int32_t acc[4];
-            dot4_i8(wr, x, depth, acc);
-            for (int j = 0; j < 4; j++)
-                ob[c + j] = fc_out(d, wr + (size_t)j * depth, bias, c + j, acc[j], row_term);
-        }
-        for (; c < d->out_depth; c++) {
-            const int8_t *wr = wd + (size_t)c * depth;
-            ob[c] = fc_out(d, wr, bias, c, dot_i8(wr, x, depth), row_term);
-        }
-    }
-    return MTF_OK;
+    return d->is_float ? fc_eval_float(d) : fc_eval_i8(d);
 }
 
 const mtf_kernel_t mtf_kernel_fully_connected = {fc_prepare, fc_eval};
