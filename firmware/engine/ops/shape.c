@@ -3,14 +3,10 @@
  *
  * Options (ShapeOptions): out_type = 0. TFLite Micro writes int32 only.
  * The dims are static, but the output lives in the planned arena and may be
- * overwritten between invokes, so eval writes them every time.
+ * overwritten between invokes, so eval writes them every time (from the
+ * input's tensor struct: no op data needed).
  */
 #include "mtf_kernel.h"
-
-typedef struct {
-    int32_t ndims;
-    int32_t dims[MTF_MAX_DIMS];
-} shape_data_t;
 
 static mtf_status_t shape_prepare(mtf_model_t *m, mtf_node_t *node)
 {
@@ -19,23 +15,16 @@ static mtf_status_t shape_prepare(mtf_model_t *m, mtf_node_t *node)
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     const mtf_tensor_t *out = mtf_node_output(m, node, 0);
     MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
-    MTF_ENSURE(m, out->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "output type %d (int32 only)", out->dtype);
-    MTF_ENSURE(m, out->ndims == 1 && out->dims[0] == in->ndims && out->bytes == 4 * in->ndims, MTF_ERR_SHAPE,
-               "output must hold %d values", in->ndims);
-    shape_data_t *d = mtf_alloc_persistent(m, sizeof *d);
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    d->ndims = in->ndims;
-    for (int k = 0; k < in->ndims; k++)
-        d->dims[k] = in->dims[k];
-    mtf_node_set_data(node, d);
+    MTF_ENSURE(m, out->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "output must be int32");
+    MTF_ENSURE(m, out->ndims == 1 && out->dims[0] == in->ndims, MTF_ERR_SHAPE, "output must hold %d values",
+               in->ndims);
     return MTF_OK;
 }
 
 static mtf_status_t shape_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const shape_data_t *d = mtf_node_data(node);
-    memcpy(mtf_node_output(m, node, 0)->data, d->dims, (size_t)d->ndims * sizeof d->dims[0]);
+    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
+    memcpy(mtf_node_output(m, node, 0)->data, in->dims, (size_t)in->ndims * sizeof in->dims[0]);
     return MTF_OK;
 }
 

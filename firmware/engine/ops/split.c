@@ -8,29 +8,18 @@
  */
 #include "mtf_slices.h"
 
+/* Element types TFLite Micro splits. */
+#define SPLIT_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32))
+
 static mtf_status_t split_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     int n = mtf_node_num_outputs(node);
-    const mtf_tensor_t *in;
-    int size;
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 2 && n >= 1 && n == mtf_opt_i32(node, 0, n), MTF_ERR_BAD_MODEL,
+               "needs 2 inputs and num_splits outputs");
     int32_t axis;
-    MTF_TRY(mtf_split_check(m, node, 2, 1, 0, &in, &size, &axis));
-    int dims = in->ndims;
-    MTF_ENSURE(m, in->dims[axis] % n == 0, MTF_ERR_SHAPE, "axis size %d does not split in %d", in->dims[axis], n);
-    for (int i = 0; i < n; i++) {
-        const mtf_tensor_t *out = mtf_node_output(m, node, i);
-        MTF_ENSURE(m, out != NULL, MTF_ERR_BAD_MODEL, "missing output %d", i);
-        MTF_ENSURE(m, out->dtype == in->dtype, MTF_ERR_UNSUPPORTED_TYPE, "output %d type differs", i);
-        MTF_ENSURE(m, out->ndims == dims, MTF_ERR_SHAPE, "output %d has %d dims, input %d", i, out->ndims, dims);
-        for (int k = 0; k < dims; k++) {
-            int32_t want = k == axis ? in->dims[k] / n : in->dims[k];
-            MTF_ENSURE(m, out->dims[k] == want, MTF_ERR_SHAPE, "output %d dim %d should be %d", i, k, want);
-        }
-        MTF_ENSURE(m, (int64_t)mtf_elements(out) * size == out->bytes, MTF_ERR_SHAPE, "output %d size", i);
-    }
-    MTF_ENSURE(m, (int64_t)mtf_elements(in) * size == in->bytes, MTF_ERR_SHAPE, "input size mismatch");
-
-    return mtf_split_setup(m, node, in, 1, axis, size);
+    MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, 0), -1, &axis));
+    return mtf_slices_prepare(m, node, 1, &axis, SPLIT_TYPES, MTF_PARTS_EQUAL);
 }
 
 const mtf_kernel_t mtf_kernel_split = {split_prepare, mtf_slices_eval};

@@ -2,7 +2,7 @@
  * STRIDED_SLICE: input[begin:end:strides] per axis, for inputs of 1 to 4 dims.
  *
  * Inputs: data, begin, end, strides; the last three must be constant int32
- * vectors with one entry per input dim (as TFLite Micro requires).
+ * tensors holding one value per input dim (TFLite Micro reads that many).
  * Options (StridedSliceOptions): begin_mask = 0, end_mask = 1,
  * ellipsis_mask = 2, new_axis_mask = 3, shrink_axis_mask = 4, offset = 5.
  *
@@ -11,237 +11,109 @@
  *    the converter never emits them, and a model that sets them is sliced as
  *    if they were 0 (if its output shape then disagrees, both refuse it).
  *  - offset is ignored (TFLite Micro never copies it into its parameters).
- *  - the output shape is checked with TFLite Micro's prepare formulas
- *    (ceil of a float division); eval uses its eval formulas. Where the two
- *    disagree (a shrunk axis with a negative stride, or whose index falls
- *    outside the input) we refuse: TFLite Micro would leave the output unwritten.
+ *  - the output shape is checked with TFLite Micro's prepare formula (ceil
+ *    of a float division); eval takes the elements its eval loop takes.
+ *    Prepare (mask first, then wrap and clamp) and eval (wrap and clamp,
+ *    then the mask) compute one start and one stop for every axis of size
+ *    >= 1, except on a shrunk axis, where eval takes one element only when
+ *    the stride is positive and the start inside the axis; otherwise TFLite
+ *    Micro would leave the output unwritten, so we refuse.
+ * The copy is a box (mtf_slices.h) gathered from the input.
  */
-#include "mtf_kernel.h"
+#include "mtf_slices.h"
 
 #include <math.h>
 
 #define SS_DIMS 4 /* TFLite Micro handles 1 to 4 dims */
 
-typedef struct {
-    int32_t start[SS_DIMS];   /* first index per axis, leading axes padded */
-    int32_t count[SS_DIMS];   /* elements taken per axis */
-    int32_t step[SS_DIMS];    /* byte distance between taken elements per axis */
-    int32_t run;              /* bytes copied at once on the innermost axis (0: one element at a time) */
-    int32_t size;             /* element size in bytes */
-} ss_data_t;
-
-static int ss_elem_size(int dtype)
-{
-    switch (dtype) {
-    case MTF_INT8:
-    case MTF_UINT8:
-    case MTF_BOOL:
-        return 1;
-    case MTF_INT16:
-        return 2;
-    case MTF_INT32:
-    case MTF_FLOAT32:
-        return 4;
-    default:
-        return 0;
-    }
-}
-
-static int32_t ss_clamp(int32_t v, int32_t lo, int32_t hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
-/* Start of an axis as TFLite Micro's prepare computes it (mask first, then wrap and clamp). */
-static int32_t ss_check_start(int32_t begin, int32_t stride, int masked, int32_t size)
-{
-    if (masked)
-        begin = stride > 0 ? INT32_MIN : INT32_MAX;
-    if (begin < 0)
-        begin += size;
-    return stride > 0 ? ss_clamp(begin, 0, size) : ss_clamp(begin, -1, size - 1);
-}
-
-static int32_t ss_check_stop(int32_t end, int32_t stride, int masked, int32_t size)
-{
-    if (masked)
-        end = stride > 0 ? INT32_MAX : INT32_MIN;
-    if (end < 0)
-        end += size;
-    return stride > 0 ? ss_clamp(end, 0, size) : ss_clamp(end, -1, size - 1);
-}
-
-/* Start of an axis as TFLite Micro's eval computes it (wrap and clamp, then the mask). */
-static int32_t ss_eval_start(int32_t begin, int32_t stride, int masked, int32_t size)
-{
-    if (begin < 0)
-        begin += size;
-    begin = stride > 0 ? ss_clamp(begin, 0, size) : ss_clamp(begin, -1, size - 1);
-    if (masked)
-        begin = stride > 0 ? 0 : size - 1;
-    return begin;
-}
-
-static int32_t ss_eval_stop(int32_t end, int32_t start, int32_t stride, int masked, int shrink, int32_t size)
-{
-    if (shrink)
-        return start >= size ? start : start + 1;
-    if (end < 0)
-        end += size;
-    end = stride > 0 ? ss_clamp(end, 0, size) : ss_clamp(end, -1, size - 1);
-    if (masked)
-        end = stride > 0 ? size : -1;
-    return end;
-}
-
-/* Number of iterations of TFLite Micro's loop "for (i = start; stride > 0 ? i < stop : i > stop; i += stride)". */
-static int32_t ss_iterations(int32_t start, int32_t stop, int32_t stride)
-{
-    /* 64-bit: a model may give a stride near INT32_MAX or INT32_MIN. */
-    int64_t span = stride > 0 ? (int64_t)stop - start : (int64_t)start - stop;
-    int64_t step = stride > 0 ? (int64_t)stride : -(int64_t)stride;
-    return span > 0 ? (int32_t)((span + step - 1) / step) : 0;
-}
-
-static mtf_status_t ss_read_vector(mtf_model_t *m, const mtf_tensor_t *t, const char *what, int dims,
-                                   int32_t *out)
-{
-    MTF_ENSURE(m, t != NULL, MTF_ERR_BAD_MODEL, "missing %s tensor", what);
-    MTF_ENSURE(m, (t->flags & MTF_TENSOR_CONST) != 0, MTF_ERR_UNSUPPORTED_TYPE, "non-constant %s tensor", what);
-    MTF_ENSURE(m, t->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "%s tensor must be int32", what);
-    MTF_ENSURE(m, t->ndims == 1 && t->dims[0] == dims && t->bytes >= 4 * dims, MTF_ERR_SHAPE,
-               "%s tensor must hold %d values", what, dims);
-    for (int i = 0; i < dims; i++)
-        out[i] = mtf_load_i32(t->data + 4 * i); /* model bytes: maybe unaligned */
-    return MTF_OK;
-}
-
-/* One axis of the slice, as the model gives it. */
-typedef struct {
-    int32_t begin, end, stride, size;
-    int begin_masked, end_masked, shrink;
-} ss_axis_t;
+#define SS_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_BOOL) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | \
+     MTF_DT(MTF_FLOAT32))
 
 /*
- * Check axis i against the output shape with TFLite Micro's prepare-time rule,
- * then give the first index and the number of elements its eval loop takes.
- * out_axis counts the output dims matched so far (shrunk axes have none).
+ * begin or end of an axis of size n >= 1, as TFLite Micro's prepare and eval both compute
+ * it. The loop "for (i = start; stride > 0 ? i < stop : i > stop; i += stride)" starts and
+ * stops within [lo, lo + n] (lo = 0 with a positive stride, else -1): a masked bound is one
+ * end of that range (masked_low: the low one); any other counts from the end when negative
+ * and is clamped into it.
  */
-static mtf_status_t ss_plan_axis(mtf_model_t *m, const mtf_tensor_t *out, int i, const ss_axis_t *ax,
-                                 int *out_axis, int32_t *start, int32_t *count)
+static int32_t ss_index(int32_t v, int masked, int masked_low, int32_t lo, int32_t n)
 {
-    MTF_ENSURE(m, ax->stride != 0, MTF_ERR_BAD_MODEL, "stride of axis %d is 0", i);
-    MTF_ENSURE(m, ax->size > 0, MTF_ERR_SHAPE, "axis %d is empty", i);
-
-    int32_t s = ss_check_start(ax->begin, ax->stride, ax->begin_masked, ax->size);
-    int32_t e = ax->shrink ? s + 1 : ss_check_stop(ax->end, ax->stride, ax->end_masked, ax->size);
-    /* float division and ceil, as TFLite Micro computes the expected length */
-    int32_t want = (int32_t)ceilf((float)(e - s) / (float)ax->stride);
-    want = want < 0 ? 0 : want;
-    if (!ax->shrink) {
-        MTF_ENSURE(m, *out_axis < out->ndims && out->dims[*out_axis] == want, MTF_ERR_SHAPE,
-                   "output dim %d should be %d", *out_axis, want);
-        (*out_axis)++;
-    }
-
-    *start = ss_eval_start(ax->begin, ax->stride, ax->begin_masked, ax->size);
-    int32_t stop = ss_eval_stop(ax->end, *start, ax->stride, ax->end_masked, ax->shrink, ax->size);
-    *count = ss_iterations(*start, stop, ax->stride);
-    /* A shrunk axis must take exactly one element; with a negative stride or an index past the
-     * end TFLite Micro's loop takes none and leaves the output unwritten, so refuse. */
-    MTF_ENSURE(m, !ax->shrink || *count == 1, MTF_ERR_SHAPE, "shrunk axis %d index out of range", i);
-    return MTF_OK;
+    int32_t hi = lo + n;
+    if (masked)
+        return masked_low ? lo : hi;
+    if (v < 0)
+        v += n;
+    return v < lo ? lo : (v > hi ? hi : v);
 }
 
 static mtf_status_t ss_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 4 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 4 inputs and 1 output");
-    mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
-    int size = ss_elem_size(in->dtype);
-    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", in->dtype);
-    MTF_ENSURE(m, out->dtype == in->dtype, MTF_ERR_UNSUPPORTED_TYPE, "output type differs from input");
+    const mtf_tensor_t *in, *out;
+    int size;
+    MTF_TRY(mtf_move_io(m, node, 4, 4, SS_TYPES, &in, &out, &size));
     int dims = in->ndims;
-    MTF_ENSURE(m, dims <= SS_DIMS, MTF_ERR_UNSUPPORTED_TYPE, "input has %d dims (at most %d)", dims, SS_DIMS);
+    MTF_ENSURE(m, dims <= SS_DIMS, MTF_ERR_UNSUPPORTED_TYPE, "input has more than 4 dims");
 
-    int32_t begin[SS_DIMS], end[SS_DIMS], strides[SS_DIMS];
-    MTF_TRY(ss_read_vector(m, mtf_node_input(m, node, 1), "begin", dims, begin));
-    MTF_TRY(ss_read_vector(m, mtf_node_input(m, node, 2), "end", dims, end));
-    MTF_TRY(ss_read_vector(m, mtf_node_input(m, node, 3), "strides", dims, strides));
+    int32_t v[3][SS_DIMS]; /* begin, end, strides */
+    for (int j = 0; j < 3; j++)
+        MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, j + 1), dims, v[j]));
     int32_t begin_mask = mtf_opt_i32(node, 0, 0);
     int32_t end_mask = mtf_opt_i32(node, 1, 0);
     int32_t shrink_mask = mtf_opt_i32(node, 4, 0);
 
-    ss_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    mtf_box_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    d->size = size;
-
-    /* Leading pad axes take their only element, as TFLite Micro's padding to more dims does. */
-    int pad = SS_DIMS - dims;
-    int32_t in_dims[SS_DIMS];
-    for (int a = 0; a < pad; a++) {
-        in_dims[a] = 1;
-        d->start[a] = 0;
-        d->count[a] = 1;
-    }
-    int out_axis = 0;
-    int64_t total = 1;
-    for (int i = 0; i < dims; i++) {
-        ss_axis_t ax = {begin[i], end[i], strides[i], in->dims[i], (begin_mask >> i) & 1, (end_mask >> i) & 1,
-                        (shrink_mask >> i) & 1};
-        MTF_TRY(ss_plan_axis(m, out, i, &ax, &out_axis, &d->start[pad + i], &d->count[pad + i]));
-        in_dims[pad + i] = ax.size;
-        total *= d->count[pad + i];
-    }
-    MTF_ENSURE(m, out_axis == out->ndims, MTF_ERR_SHAPE, "output has %d dims, slice gives %d", out->ndims,
-               out_axis);
-    MTF_ENSURE(m, total * size == out->bytes, MTF_ERR_SHAPE, "slice fills %d of %d output bytes",
-               (int32_t)(total * size), out->bytes);
-    MTF_ENSURE(m, (int64_t)mtf_elements(in) * size == in->bytes, MTF_ERR_SHAPE, "input size mismatch");
-
-    /* Byte distance per taken element on each axis: the stride times the axis pitch. The
-     * start and every taken index stay inside [0, axis size) by the clamping above. */
-    int32_t pitch = size;
-    for (int a = SS_DIMS - 1; a >= 0; a--) {
-        /* A stride is only ever applied when the axis takes 2 or more elements, and then
-         * |stride| < axis size, so the product fits; a huge unused stride must not overflow. */
-        int32_t stride = (a >= pad && d->count[a] > 1) ? strides[a - pad] : 0;
-        d->step[a] = stride * pitch;
-        d->start[a] *= pitch;
-        pitch *= in_dims[a];
-    }
-    /* With stride 1 on the last axis its elements are contiguous: copy them in one go. */
-    d->run = (dims == 0 || strides[dims - 1] == 1) ? d->count[SS_DIMS - 1] * size : 0;
     mtf_node_set_data(node, d);
-    return MTF_OK;
-}
+    d->gather = 1;
 
-static mtf_status_t ss_eval(mtf_model_t *m, mtf_node_t *node)
-{
-    const ss_data_t *d = mtf_node_data(node);
-    const uint8_t *src = mtf_node_input(m, node, 0)->data;
-    uint8_t *dst = mtf_node_output(m, node, 0)->data;
-    int32_t size = d->size;
-    for (int32_t i0 = 0, o0 = d->start[0]; i0 < d->count[0]; i0++, o0 += d->step[0]) {
-        for (int32_t i1 = 0, o1 = o0 + d->start[1]; i1 < d->count[1]; i1++, o1 += d->step[1]) {
-            for (int32_t i2 = 0, o2 = o1 + d->start[2]; i2 < d->count[2]; i2++, o2 += d->step[2]) {
-                int32_t o3 = o2 + d->start[3];
-                if (d->run > 0) {
-                    memcpy(dst, src + o3, (size_t)d->run);
-                    dst += d->run;
-                    continue;
-                }
-                for (int32_t i3 = 0; i3 < d->count[3]; i3++, o3 += d->step[3]) {
-                    memcpy(dst, src + o3, (size_t)size);
-                    dst += size;
-                }
-            }
+    /* Axis i of the input is axis a = i + pad of the box; leading pad axes take their only element. */
+    int pad = SS_DIMS - dims;
+    int32_t want[SS_DIMS];
+    int kept = 0;
+    int32_t pitch = in->bytes; /* bytes per index of the axis, found going inwards */
+    int32_t runs = 1;
+    for (int a = 0; a < SS_DIMS; a++) {
+        int i = a - pad;
+        d->count[a] = 1;
+        if (i < 0)
+            continue;
+        int32_t n = in->dims[i], stride = v[2][i];
+        MTF_ENSURE(m, stride != 0, MTF_ERR_BAD_MODEL, "stride of axis %d is 0", i);
+        MTF_ENSURE(m, n > 0, MTF_ERR_SHAPE, "axis %d is empty", i);
+        pitch /= n;
+        int32_t lo = stride > 0 ? 0 : -1;
+        int32_t s = ss_index(v[0][i], (begin_mask >> i) & 1, stride > 0, lo, n);
+        int32_t e = ss_index(v[1][i], (end_mask >> i) & 1, stride < 0, lo, n);
+        int32_t count;
+        if ((shrink_mask >> i) & 1) {
+            MTF_ENSURE(m, stride > 0 && s < n, MTF_ERR_SHAPE, "shrunk axis %d index out of range", i);
+            count = 1;
+        } else {
+            /* float division and ceil, as TFLite Micro computes the expected length */
+            int32_t len = (int32_t)ceilf((float)(e - s) / (float)stride);
+            want[kept++] = len < 0 ? 0 : len;
+            /* The elements the loop takes, exactly: s and e lie in [-1, n], and |stride| may be
+             * 2^31, so unsigned. */
+            int32_t span = stride > 0 ? e - s : s - e;
+            uint32_t step = stride > 0 ? (uint32_t)stride : 0u - (uint32_t)stride;
+            count = span > 0 ? (int32_t)(((uint32_t)span - 1) / step + 1) : 0;
         }
+        /* Every taken index lies in [0, n): a stride is only applied with 2 or more taken
+         * elements, and then |stride| < n, so the product fits; a huge unused one must not. */
+        d->count[a] = count;
+        d->step[a] = count > 1 ? stride * pitch : 0;
+        if (count > 0) /* else s may be -1 or n, and there is nothing to copy */
+            d->start += s * pitch;
+        runs *= count;
     }
+    MTF_TRY(mtf_move_shape(m, out, want, kept));
+    /* Where the float formula and the loop disagree (huge values), refuse. */
+    MTF_ENSURE(m, runs * size == out->bytes, MTF_ERR_SHAPE, "slice does not fill the output");
+    d->run = size;
+    mtf_box_finish(d);
     return MTF_OK;
 }
 
-const mtf_kernel_t mtf_kernel_strided_slice = {ss_prepare, ss_eval};
+const mtf_kernel_t mtf_kernel_strided_slice = {ss_prepare, mtf_box_eval};
