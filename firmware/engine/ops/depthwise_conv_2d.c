@@ -10,19 +10,7 @@
  */
 #include <stdint.h>
 
-#include "mtf_kernel.h"
-#include "mtf_quant.h"
 #include "mtf_window.h"
-
-/* DepthwiseConv2DOptions fields (schema.fbs). */
-enum { OPT_PADDING = 0, OPT_STRIDE_W = 1, OPT_STRIDE_H = 2, OPT_DEPTH_MULTIPLIER = 3, OPT_ACTIVATION = 4,
-       OPT_DILATION_W = 5, OPT_DILATION_H = 6 };
-
-typedef struct {
-    mtf_window_t win;
-    mtf_conv_channels_t q;
-    int32_t depth_multiplier;
-} dw_data_t;
 
 /*
  * The valid taps of one output pixel's window: ny rows of nx taps. From one
@@ -34,22 +22,11 @@ typedef struct {
     int32_t ny, nx;
     int32_t x_step, x_row;
     int32_t cout, w_row;
+    /* Per operator: the requantization of q and the packed input offset,
+     * computed once rather than at every pixel. */
+    mtf_requant_t r;
+    int32_t offp;
 } dw_taps_t;
-
-/* Requantize four accumulators to out[0..3], channels c..c+3. */
-static inline void dw_store4(const mtf_conv_channels_t *q, const uint32_t a[4], int32_t c, int8_t *out)
-{
-    const int32_t *const mult = mtf_cc_multiplier(q);
-    const int8_t *const shift = mtf_cc_shift(q);
-    const int32_t out_offset = q->out_offset, act_min = q->act_min, act_max = q->act_max;
-    if (q->right_only) {
-        for (int k = 0; k < 4; k++)
-            out[k] = mtf_requant_right_i8((int32_t)a[k], mult[c + k], -shift[c + k], out_offset, act_min, act_max);
-        return;
-    }
-    for (int k = 0; k < 4; k++)
-        out[k] = mtf_requant_i8((int32_t)a[k], mult[c + k], shift[c + k], out_offset, act_min, act_max);
-}
 
 /*
  * Depth multiplier 1: channels [0, count) (count a multiple of 4) of one
@@ -67,52 +44,54 @@ static MTF_NOINLINE void dw_pixel4_m1(const mtf_conv_channels_t *q, const uint8_
      * each lane pair takes one 16x16 MAC (word loads: see MTF_ALIGN_MASK). */
     const int packed = ((((uintptr_t)x | (uintptr_t)w | (uint32_t)x_step | (uint32_t)x_row | (uint32_t)cout |
                           (uint32_t)w_row) & MTF_ALIGN_MASK) == 0);
-    const int32_t offp = (int32_t)(((uint32_t)off & 0xffffu) * 0x10001u);
+    const int32_t offp = t->offp, fast = q->fast;
+    const mtf_requant_t *const r = &t->r;
 #endif
     for (int32_t c = 0; c < count; c += 4, out += 4) {
-        uint32_t a[4];
-        for (int k = 0; k < 4; k++)
-            a[k] = (uint32_t)mtf_conv_bias(bias, c + k);
+        /* Scalars, not an array: an array whose address goes to the
+         * requantization would live on the stack. */
+        uint32_t a0 = (uint32_t)mtf_conv_bias(bias, c), a1 = (uint32_t)mtf_conv_bias(bias, c + 1);
+        uint32_t a2 = (uint32_t)mtf_conv_bias(bias, c + 2), a3 = (uint32_t)mtf_conv_bias(bias, c + 3);
         const int8_t *xt = x + c, *wt = w + c;
 #if MTF_DSP
         if (packed) {
-            int32_t a0 = (int32_t)a[0], a1 = (int32_t)a[1], a2 = (int32_t)a[2], a3 = (int32_t)a[3];
+            int32_t s0 = (int32_t)a0, s1 = (int32_t)a1, s2 = (int32_t)a2, s3 = (int32_t)a3;
             for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
                 const int8_t *const x_end = xt + nx * x_step;
                 while (xt != x_end) {
                     const int32_t xv = mtf_load4(xt), wv = mtf_load4(wt);
                     const int32_t xe = mtf_sxtab16(offp, xv), xo = mtf_sxtab16_odd(offp, xv);
                     const int32_t we = __sxtb16(wv), wo = mtf_sxtb16_odd(wv);
-                    a0 = __smlabb(we, xe, a0);
-                    a2 = __smlatt(we, xe, a2);
-                    a1 = __smlabb(wo, xo, a1);
-                    a3 = __smlatt(wo, xo, a3);
+                    s0 = __smlabb(we, xe, s0);
+                    s2 = __smlatt(we, xe, s2);
+                    s1 = __smlabb(wo, xo, s1);
+                    s3 = __smlatt(wo, xo, s3);
                     xt += x_step;
                     wt += cout;
                 }
             }
-            a[0] = (uint32_t)a0;
-            a[1] = (uint32_t)a1;
-            a[2] = (uint32_t)a2;
-            a[3] = (uint32_t)a3;
-            dw_store4(q, a, c, out);
-            continue;
-        }
+            if (fast) {
+                mtf_conv_store4(r, c, s0, s1, s2, s3, out);
+                continue;
+            }
+            a0 = (uint32_t)s0;
+            a1 = (uint32_t)s1;
+            a2 = (uint32_t)s2;
+            a3 = (uint32_t)s3;
+        } else
 #endif
-        uint32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-        for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
-            for (int32_t fx = 0; fx < nx; fx++, xt += x_step, wt += cout) {
-                a0 += (uint32_t)(wt[0] * (xt[0] + off));
-                a1 += (uint32_t)(wt[1] * (xt[1] + off));
-                a2 += (uint32_t)(wt[2] * (xt[2] + off));
-                a3 += (uint32_t)(wt[3] * (xt[3] + off));
+        {
+            for (int32_t fy = 0; fy < ny; fy++, xt += x_row, wt += w_row) {
+                for (int32_t fx = 0; fx < nx; fx++, xt += x_step, wt += cout) {
+                    a0 += (uint32_t)(wt[0] * (xt[0] + off));
+                    a1 += (uint32_t)(wt[1] * (xt[1] + off));
+                    a2 += (uint32_t)(wt[2] * (xt[2] + off));
+                    a3 += (uint32_t)(wt[3] * (xt[3] + off));
+                }
             }
         }
-        a[0] = a0;
-        a[1] = a1;
-        a[2] = a2;
-        a[3] = a3;
-        dw_store4(q, a, c, out);
+        const uint32_t a[4] = { a0, a1, a2, a3 };
+        mtf_conv_requant(q, c, a, 4, out);
     }
 }
 
@@ -167,8 +146,12 @@ static MTF_NOINLINE void dw_pixel4_shared(const mtf_conv_channels_t *q, const ui
                     wt += cout;
                 }
             }
+            if (q->fast) {
+                mtf_conv_store4(&t->r, c, s0, s1, s2, s3, out);
+                continue;
+            }
             const uint32_t a[4] = { (uint32_t)s0, (uint32_t)s1, (uint32_t)s2, (uint32_t)s3 };
-            dw_store4(q, a, c, out);
+            mtf_conv_requant(q, c, a, 4, out);
             continue;
         }
 #endif
@@ -182,7 +165,7 @@ static MTF_NOINLINE void dw_pixel4_shared(const mtf_conv_channels_t *q, const ui
             }
         }
         const uint32_t a[4] = { a0, a1, a2, a3 };
-        dw_store4(q, a, c, out);
+        mtf_conv_requant(q, c, a, 4, out);
     }
 }
 
@@ -191,8 +174,6 @@ static MTF_NOINLINE void dw_pixel4_shared(const mtf_conv_channels_t *q, const ui
 static void dw_pixel_rest(const mtf_conv_channels_t *q, const uint8_t *bias, const int8_t *x, const int8_t *w,
                           int8_t *out, int32_t c_begin, int32_t depth_mult, const dw_taps_t *t)
 {
-    const int32_t *const mult = mtf_cc_multiplier(q);
-    const int8_t *const shift = mtf_cc_shift(q);
     const int32_t off = q->in_offset;
     for (int32_t c = c_begin; c < t->cout; c++) {
         const int8_t *xt = x + c / depth_mult, *wt = w + c;
@@ -200,80 +181,34 @@ static void dw_pixel_rest(const mtf_conv_channels_t *q, const uint8_t *bias, con
         for (int32_t fy = 0; fy < t->ny; fy++, xt += t->x_row, wt += t->w_row)
             for (int32_t fx = 0; fx < t->nx; fx++, xt += t->x_step, wt += t->cout)
                 acc += (uint32_t)(*wt * (*xt + off));
-        out[c] = mtf_requant_i8((int32_t)acc, mult[c], shift[c], q->out_offset, q->act_min, q->act_max);
+        mtf_conv_requant(q, c, &acc, 1, out + c);
     }
 }
 
 static mtf_status_t dw_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    mtf_conv_operands_t ops;
-    MTF_TRY(mtf_conv_operands(m, node, &ops));
-    const mtf_tensor_t *input = ops.input, *filter = ops.filter, *bias = ops.bias, *output = ops.output;
-
-    const int32_t cin = input->dims[3];
-    const int32_t cout = filter->dims[3];
-    const int32_t multiplier = mtf_opt_i32(node, OPT_DEPTH_MULTIPLIER, 0);
-    for (int i = 0; i < 4; i++) {
-        MTF_ENSURE(m, input->dims[i] > 0 && filter->dims[i] > 0 && output->dims[i] > 0, MTF_ERR_SHAPE,
-                   "input, filter and output dimensions must be positive");
-    }
-    MTF_ENSURE(m, filter->dims[0] == 1, MTF_ERR_SHAPE, "filter must be [1, KH, KW, C]");
-    MTF_ENSURE(m, input->dims[0] == output->dims[0], MTF_ERR_SHAPE, "batch of input and output differ");
-    MTF_ENSURE(m, output->dims[3] == cout, MTF_ERR_SHAPE, "output has %d channels, filter %d", output->dims[3],
-               cout);
-    MTF_ENSURE(m, multiplier > 0 && (int64_t)cout == (int64_t)cin * multiplier, MTF_ERR_SHAPE,
-               "%d output channels are not %d input channels times depth multiplier %d", cout, cin, multiplier);
-    if (bias != NULL) {
-        MTF_ENSURE(m, bias->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "bias must be int32 (type %d)",
-                   bias->dtype);
-        MTF_ENSURE(m, mtf_elements(bias) == cout, MTF_ERR_SHAPE, "bias has %d values for %d channels",
-                   mtf_elements(bias), cout);
-    }
-
-    dw_data_t *d = (dw_data_t *)mtf_alloc_persistent(m, sizeof(dw_data_t));
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    d->win.stride_w = mtf_opt_i32(node, OPT_STRIDE_W, 0);
-    d->win.stride_h = mtf_opt_i32(node, OPT_STRIDE_H, 0);
-    d->win.dilation_w = mtf_opt_i32(node, OPT_DILATION_W, 1);
-    d->win.dilation_h = mtf_opt_i32(node, OPT_DILATION_H, 1);
-    d->win.filter_h = filter->dims[1];
-    d->win.filter_w = filter->dims[2];
-    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
-                            input->dims[2], output->dims[1], output->dims[2]));
-    MTF_TRY(mtf_window_check_steps(m, &d->win, input->dims[2], input->dims[3]));
-    d->depth_multiplier = multiplier;
-    MTF_TRY(mtf_conv_channels_init(m, &d->q, input, filter, bias, output, mtf_opt_u8(node, OPT_ACTIVATION, 0), cout));
-    mtf_node_set_data(node, d);
-    return MTF_OK;
+    return mtf_conv_prepare(m, node, 1);
 }
 
 static mtf_status_t dw_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const dw_data_t *d = (const dw_data_t *)mtf_node_data(node);
-    const mtf_tensor_t *input = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *filter = mtf_node_input(m, node, 1);
-    const mtf_tensor_t *bias_t = mtf_node_num_inputs(node) == 3 ? mtf_node_input(m, node, 2) : NULL;
-    mtf_tensor_t *output = mtf_node_output(m, node, 0);
-    const uint8_t *bias = bias_t != NULL ? bias_t->data : NULL;
-
-    const int32_t batches = input->dims[0], in_h = input->dims[1], in_w = input->dims[2], cin = input->dims[3];
-    const int32_t out_h = output->dims[1], out_w = output->dims[2], cout = output->dims[3];
-    const int32_t kh = d->win.filter_h, kw = d->win.filter_w, depth_mult = d->depth_multiplier;
-    const int32_t dil_h = d->win.dilation_h, dil_w = d->win.dilation_w;
-    const int32_t row_len = in_w * cin;
-    const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
+    mtf_conv_io_t io;
+    const mtf_conv_data_t *d = mtf_conv_io(m, node, &io);
+    const int32_t batches = io.in_dims[0], in_h = io.in_dims[1], in_w = io.in_dims[2], cin = io.in_dims[3];
+    const int32_t out_h = io.out_dims[1], out_w = io.out_dims[2], cout = io.out_dims[3];
+    const int32_t kh = d->win.filter_h, kw = d->win.filter_w, depth_mult = d->depth;
+    const int32_t dil_h = d->win.dilation_h, dil_w = d->win.dilation_w, row_len = in_w * cin;
     /* The four-wide kernel for this depth multiplier, and the channels it covers. */
     const int shared = depth_mult % 4 == 0;
     const int32_t c4 = depth_mult == 1 ? cout & ~(int32_t)3 : (shared ? cout : 0);
-
-    const int8_t *in_batch = (const int8_t *)input->data;
-    const int8_t *weights = (const int8_t *)filter->data;
-    int8_t *out = (int8_t *)output->data;
+    const int8_t *in_batch = io.input;
+    int8_t *out = io.output;
     dw_taps_t t;
     t.x_step = dil_w * cin;
     t.cout = cout;
-
+    t.r = mtf_requant_params(&d->q);
+    t.offp = (int32_t)(((uint32_t)d->q.in_offset & 0xffffu) * 0x10001u);
+    const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
     for (int32_t b = 0; b < batches; b++, in_batch += in_h * row_len) {
         for (int32_t oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * stride_h - pad_h;
@@ -297,15 +232,15 @@ static mtf_status_t dw_eval(mtf_model_t *m, mtf_node_t *node)
                 const int8_t *x = in_batch;
                 if (t.ny > 0 && nx > 0)
                     x += (iy0 + fy0 * dil_h) * row_len + (ix0 + fx0 * dil_w) * cin;
-                const int8_t *w = weights + (fy0 * kw + fx0) * cout;
+                const int8_t *w = io.filter + (fy0 * kw + fx0) * cout;
                 if (c4 > 0) {
                     if (shared)
-                        dw_pixel4_shared(&d->q, bias, x, w, out, depth_mult, &t);
+                        dw_pixel4_shared(&d->q, io.bias, x, w, out, depth_mult, &t);
                     else
-                        dw_pixel4_m1(&d->q, bias, x, w, out, c4, &t);
+                        dw_pixel4_m1(&d->q, io.bias, x, w, out, c4, &t);
                 }
                 if (c4 < cout)
-                    dw_pixel_rest(&d->q, bias, x, w, out, c4, depth_mult, &t);
+                    dw_pixel_rest(&d->q, io.bias, x, w, out, c4, depth_mult, &t);
             }
         }
     }

@@ -4,11 +4,6 @@
  */
 #include "mtf_activation.h"
 
-typedef struct {
-    double scale;
-    int32_t zero_point;
-} dequantize_data_t;
-
 static mtf_status_t dequantize_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     mtf_tensor_t *t[2];
@@ -17,20 +12,16 @@ static mtf_status_t dequantize_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, (in->dtype == MTF_INT8 || in->dtype == MTF_UINT8 || in->dtype == MTF_INT16) &&
                       t[1]->dtype == MTF_FLOAT32 && in->q_count >= 1,
                MTF_ERR_UNSUPPORTED_TYPE, "unsupported types");
-    dequantize_data_t *d = mtf_alloc_persistent(m, sizeof *d);
-    if (d == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    mtf_node_set_data(node, d);
-    d->scale = (double)in->scale;
-    d->zero_point = in->zero_point;
+    /* Eval reads the scale and zero point from the input tensor: no node data. */
     return MTF_OK;
 }
 
 static mtf_status_t dequantize_eval(mtf_model_t *m, mtf_node_t *node)
 {
-    const dequantize_data_t *d = mtf_node_data(node);
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     mtf_tensor_t *out = mtf_node_output(m, node, 0);
+    const double scale = (double)in->scale;
+    const int32_t zero_point = in->zero_point;
     float *o = (float *)(void *)out->data;
     int32_t n = mtf_arith_count(in);
     for (int32_t i = 0; i < n; i++) {
@@ -44,7 +35,7 @@ static mtf_status_t dequantize_eval(mtf_model_t *m, mtf_node_t *node)
             memcpy(&s, in->data + 2 * i, 2);
             x = s;
         }
-        o[i] = (float)(d->scale * (double)(x - d->zero_point));
+        o[i] = (float)(scale * (double)(x - zero_point));
     }
     return MTF_OK;
 }

@@ -17,9 +17,10 @@
  * requantizes in a few instructions (the fast form below); nodes it does not
  * cover take TFLite's arithmetic as written. On cores with the DSP extension
  * and unaligned loads (Cortex-M4/M7/M33/M55 as usually built), the int8 row
- * blocks and the float32 four-row dot products are short loops of inline
- * assembly, because the compiler spills registers there; elsewhere (and in
- * -mno-unaligned-access builds) the C loops beside them run.
+ * blocks are short loops of inline assembly, because the compiler spills
+ * registers there; elsewhere (and in -mno-unaligned-access builds) the C
+ * loops beside them run. float32 takes VLDM/VMLA assembly on Thumb-2 cores
+ * with a single-precision FPU when its data is word aligned, C otherwise.
  */
 #include "mtf_kernel.h"
 #include "mtf_quant.h"
@@ -176,22 +177,30 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__) && MTF_DSP && MTF_ALIGN_MASK == 0
-#define FC_FASM 1
-/* Row w's word pair into s2, s3, multiplied with s0, s1 into t. */
-#define FC_FROW(w, t)                                 \
-    "ldr %[r0], [%[" #w "]], #4\n\t"                   \
-    "ldr %[r1], [%[" #w "]], #4\n\t"                   \
-    "vmov s2, s3, %[r0], %[r1]\n\t"                    \
-    "vmla.f32 %[" #t "], s0, s2\n\t"                   \
-    "vmla.f32 %[" #t "], s1, s3\n\t"
-/* The last step of row w (odd depth): one word into s2, times s0 into t. */
-#define FC_FONE(w, t)                                 \
-    "ldr %[r1], [%[" #w "]]\n\t"                       \
-    "vmov s2, %[r1]\n\t"                               \
-    "vmla.f32 %[" #t "], s0, s2\n\t"
+/* The assembly needs the register allocation of an optimised build (-O0 runs out of
+ * registers): unoptimised builds take the C loops. */
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__) && defined(__OPTIMIZE__)
+#define FC_VFP 1
+/* Row w times x into float register t, four steps in order k..k+3 (s0..s3 hold x). */
+#define FC_FROW4(w, t)                                \
+    "vldmia %[" #w "]!, {s4-s7}\n\t"                   \
+    "vmla.f32 " t ", s0, s4\n\t"                       \
+    "vmla.f32 " t ", s1, s5\n\t"                       \
+    "vmla.f32 " t ", s2, s6\n\t"                       \
+    "vmla.f32 " t ", s3, s7\n\t"
+#define FC_FROW1(w, t)                                \
+    "vldmia %[" #w "]!, {s4}\n\t"                      \
+    "vmla.f32 " t ", s0, s4\n\t"
+/* v = bound when a < b (NaN compares unordered: passes through). */
+#define FC_FCLAMP(v, a, b, bound)                     \
+    "vcmp.f32 " a ", " b "\n\t"                        \
+    "vmrs APSR_nzcv, fpscr\n\t"                        \
+    "it mi\n\t"                                        \
+    "vmovmi.f32 " v ", " bound "\n\t"
+#define FC_FLO(v) FC_FCLAMP(v, v, "%[lo]", "%[lo]")
+#define FC_FHI(v) FC_FCLAMP(v, "%[hi]", v, "%[hi]")
 #else
-#define FC_FASM 0
+#define FC_VFP 0
 #endif
 
 /* acc + a*b with the product rounded first (no fused multiply-add: TFLite's float order).
@@ -199,7 +208,7 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
  * contraction off, emits two. */
 static inline float fc_fmac(float acc, float a, float b)
 {
-#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__thumb2__)
+#if FC_VFP
     __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
     return acc;
 #else
@@ -207,85 +216,139 @@ static inline float fc_fmac(float acc, float a, float b)
 #endif
 }
 
-/* rows (1 or 4) float rows of stride depth against x, each summed in order from 0.0f. */
-static inline void fc_fdot(const uint8_t *x, const uint8_t *w, int32_t depth, int rows, float *t)
+#if FC_VFP
+/*
+ * Every block of four float rows of one batch, for word-aligned x, weights,
+ * bias and output (the arena, and models placed 16-aligned as embed and the
+ * firmware place them; VLDM faults on unaligned addresses even where LDR does
+ * not): VLDM loads four floats of x and of each row a turn, VMLA rounds the
+ * product, then the sum (TFLite's order, no fused multiply-add), then bias
+ * and clamp (min(max(v, lo), hi) in TFLite's argument order; a bound is
+ * skipped when it is infinite, where it changes nothing).
+ */
+static MTF_NOINLINE void fc_fblocks(const fc_data_t *d, const uint8_t *x, const uint8_t *w, const uint8_t *bias,
+                                    float *o, int32_t blocks)
 {
-    const size_t stride = (size_t)4 * depth;
-    float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
-#if FC_FASM
-    if (rows == 4) {
-        /* Two steps of four rows a turn: a word pair of x and of each row moves into
-         * s0..s3 with one VMOV each, then VMLA in the order k, k + 1 (VMLA rounds the
-         * product, then the sum: TFLite's order, no fused multiply-add); then the
-         * odd step, if any. */
-        const uint8_t *w0 = w, *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
-        int32_t pairs = depth >> 1, r0, r1;
-        __asm__ volatile("cmp %[n], #0\n\t"
+    const int32_t depth = d->depth;
+    const float lo = d->act.f[0], hi = d->act.f[1], zero = 0.0f;
+    /* Bit 0: lo is finite, bit 1: hi is (an infinite or NaN bound never changes v). */
+    const int32_t on = (lo >= -3.4e38f) | (hi <= 3.4e38f) << 1;
+    const uint8_t *xp, *w1, *w2, *w3;
+    int32_t n;
+    __asm__ volatile("0:\n\t"
+                     "mov %[xp], %[x]\n\t"
+                     "add %[w1], %[w], %[depth], lsl #2\n\t"
+                     "add %[w2], %[w1], %[depth], lsl #2\n\t"
+                     "add %[w3], %[w2], %[depth], lsl #2\n\t"
+                     "vmov.f32 s8, %[zero]\n\t"
+                     "vmov.f32 s9, %[zero]\n\t"
+                     "vmov.f32 s10, %[zero]\n\t"
+                     "vmov.f32 s11, %[zero]\n\t"
+                     "lsrs %[n], %[depth], #2\n\t"
+                     "beq 2f\n"
+                     "1:\n\t"
+                     "vldmia %[xp]!, {s0-s3}\n\t"
+                     FC_FROW4(w, "s8") FC_FROW4(w1, "s9") FC_FROW4(w2, "s10") FC_FROW4(w3, "s11")
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n"
+                     "2:\n\t"
+                     "ands %[n], %[depth], #3\n\t"
+                     "beq 4f\n"
+                     "3:\n\t"
+                     "vldmia %[xp]!, {s0}\n\t"
+                     FC_FROW1(w, "s8") FC_FROW1(w1, "s9") FC_FROW1(w2, "s10") FC_FROW1(w3, "s11")
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 3b\n"
+                     "4:\n\t"
+                     "vldmia %[bias]!, {s0-s3}\n\t"
+                     "vadd.f32 s8, s8, s0\n\t"
+                     "vadd.f32 s9, s9, s1\n\t"
+                     "vadd.f32 s10, s10, s2\n\t"
+                     "vadd.f32 s11, s11, s3\n\t"
+                     "lsls %[n], %[on], #31\n\t"
+                     "bpl 5f\n\t"
+                     FC_FLO("s8") FC_FLO("s9") FC_FLO("s10") FC_FLO("s11")
+                     "5:\n\t"
+                     "lsls %[n], %[on], #30\n\t"
+                     "bpl 6f\n\t"
+                     FC_FHI("s8") FC_FHI("s9") FC_FHI("s10") FC_FHI("s11")
+                     "6:\n\t"
+                     "vstmia %[o]!, {s8-s11}\n\t"
+                     "mov %[w], %[w3]\n\t"
+                     "subs %[blocks], %[blocks], #1\n\t"
+                     "bne 0b"
+                     : [w] "+r"(w), [bias] "+r"(bias), [o] "+r"(o), [xp] "=&r"(xp), [w1] "=&r"(w1), [w2] "=&r"(w2),
+                       [w3] "=&r"(w3), [n] "=&r"(n), [blocks] "+r"(blocks)
+                     : [x] "r"(x), [depth] "r"(depth), [lo] "t"(lo), [hi] "t"(hi), [zero] "t"(zero),
+                       [on] "r"(on)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "cc", "memory");
+}
+#endif
+
+/* One float row against x, summed in order from 0.0f (VLDM as above when aligned). */
+static inline float fc_fdot1(const uint8_t *x, const uint8_t *w, int32_t depth, int aligned)
+{
+    float v = 0.0f;
+#if FC_VFP
+    if (aligned) {
+        int32_t n;
+        __asm__ volatile("lsrs %[n], %[depth], #2\n\t"
                          "beq 2f\n"
                          "1:\n\t"
-                         "ldr %[r0], [%[x]], #4\n\t"
-                         "ldr %[r1], [%[x]], #4\n\t"
-                         "vmov s0, s1, %[r0], %[r1]\n\t"
-                         FC_FROW(w0, t0) FC_FROW(w1, t1) FC_FROW(w2, t2) FC_FROW(w3, t3)
+                         "vldmia %[x]!, {s0-s3}\n\t"
+                         FC_FROW4(w, "%[v]")
                          "subs %[n], %[n], #1\n\t"
                          "bne 1b\n"
                          "2:\n\t"
-                         "cmp %[odd], #0\n\t"
-                         "beq 3f\n\t"
-                         "ldr %[r0], [%[x]]\n\t"
-                         "vmov s0, %[r0]\n\t"
-                         FC_FONE(w0, t0) FC_FONE(w1, t1) FC_FONE(w2, t2) FC_FONE(w3, t3)
-                         "3:"
-                         : [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(pairs),
-                           [r0] "=&r"(r0), [r1] "=&r"(r1), [t0] "+t"(t0), [t1] "+t"(t1), [t2] "+t"(t2), [t3] "+t"(t3)
-                         : [odd] "r"(depth & 1)
-                         : "s0", "s1", "s2", "s3", "cc", "memory");
-    } else
-#endif
-    {
-        for (int32_t k = 0; k < depth; k++, x += 4, w += 4) {
-            float xk = mtf_load_f32(x);
-            t0 = fc_fmac(t0, xk, mtf_load_f32(w));
-            if (!FC_FASM && rows == 4) {
-                t1 = fc_fmac(t1, xk, mtf_load_f32(w + stride));
-                t2 = fc_fmac(t2, xk, mtf_load_f32(w + 2 * stride));
-                t3 = fc_fmac(t3, xk, mtf_load_f32(w + 3 * stride));
-            }
-        }
+                         "ands %[n], %[depth], #3\n\t"
+                         "beq 4f\n"
+                         "3:\n\t"
+                         "vldmia %[x]!, {s0}\n\t"
+                         FC_FROW1(w, "%[v]")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 3b\n"
+                         "4:"
+                         : [x] "+r"(x), [w] "+r"(w), [n] "=&r"(n), [v] "+t"(v)
+                         : [depth] "r"(depth)
+                         : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "cc", "memory");
+        return v;
     }
-    t[0] = t0;
-    t[1] = t1;
-    t[2] = t2;
-    t[3] = t3;
+#else
+    (void)aligned;
+#endif
+    for (int32_t k = 0; k < depth; k++)
+        v = fc_fmac(v, mtf_load_f32(x + 4 * k), mtf_load_f32(w + 4 * k));
+    return v;
 }
 
 static MTF_NOINLINE mtf_status_t fc_eval_float(const fc_data_t *d)
 {
     const int32_t depth = d->depth;
-    const uint8_t *x = *d->in_ref, *w = d->weights, *bias = d->bias;
+    const uint8_t *x = *d->in_ref, *bias = d->bias;
     float *o = (float *)(void *)*d->out_ref;
     for (int32_t b = 0; b < d->batches; b++, x += (size_t)4 * depth) {
-        for (int32_t c = 0; c < d->out_depth;) {
-            float t[4];
-            const uint8_t *wr = w + (size_t)4 * c * depth;
-            int rows = d->out_depth - c >= 4 ? 4 : 1;
-            if (rows == 4)
-                fc_fdot(x, wr, depth, 4, t);
-            else
-                fc_fdot(x, wr, depth, 1, t);
-            for (int j = 0; j < rows; j++, c++) {
-                float v = t[j] + (bias ? mtf_load_f32(bias + 4 * c) : 0.0f);
-                /* min(max(v, lo), hi) in TFLite's argument order: NaN passes through. */
-                v = v < d->act.f[0] ? d->act.f[0] : v;
-                v = d->act.f[1] < v ? d->act.f[1] : v;
-                *o++ = v;
-            }
+        int32_t c = 0;
+        const int aligned = (((uintptr_t)x | (uintptr_t)d->weights | (uintptr_t)bias | (uintptr_t)o) & 3) == 0;
+#if FC_VFP
+        if (d->out_depth >= 4 && bias && aligned) {
+            c = d->out_depth & ~3;
+            fc_fblocks(d, x, d->weights, bias, o, c >> 2);
+            o += c;
+        }
+#endif
+        for (; c < d->out_depth; c++) {
+            float v = fc_fdot1(x, d->weights + (size_t)4 * c * depth, depth, aligned);
+            v += bias ? mtf_load_f32(bias + 4 * c) : 0.0f;
+            /* min(max(v, lo), hi) in TFLite's argument order: NaN passes through. */
+            v = v < d->act.f[0] ? d->act.f[0] : v;
+            v = d->act.f[1] < v ? d->act.f[1] : v;
+            *o++ = v;
         }
     }
     return MTF_OK;
 }
 
-#if MTF_DSP && MTF_ALIGN_MASK == 0
+#if MTF_DSP && MTF_ALIGN_MASK == 0 && defined(__OPTIMIZE__)
 #define FC_ASM 1
 /* Requantize accumulator a with the record at q + 16*j (fast form, see
  * fc_chan_t), saturate to int8 and store it at o + j. */

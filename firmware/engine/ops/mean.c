@@ -9,8 +9,8 @@
  * always requantizes, and so does this kernel (fixture mean_gap_same_quant).
  * No fused activation exists for MEAN.
  *
- * Each output element is summed on its own (no scratch buffer): the axes
- * kept and the axes reduced are two nested odometers over input strides.
+ * Each output element is summed on its own (no scratch buffer): one
+ * odometer over input strides runs through the kept and then the reduced axes.
  * Neighbouring axes of the same kind that are contiguous in memory merge into
  * one (global average pooling's H and W become one run of H*W at stride C),
  * which shortens the odometers and keeps the persistent data small.
@@ -124,51 +124,32 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-/* Sum of the input elements reduced into one output element. */
-static int32_t reduce_sum(const mean_data_t *d, const int8_t *base)
-{
-    const int32_t nr = d->n_reduced;
-    const int32_t *const red_dims = d->dims + d->n_kept, *const red_strides = d->strides + d->n_kept;
-    int32_t idx[MTF_MAX_DIMS] = { 0 };
-    int32_t acc = 0;
-    const int32_t inner_n = red_dims[nr - 1], inner_st = red_strides[nr - 1];
-    for (;;) {
-        const int8_t *p = base;
-        for (int32_t i = 0; i < inner_n; i++, p += inner_st)
-            acc += *p;
-        int32_t k = nr - 2;
-        for (; k >= 0; k--) {
-            base += red_strides[k];
-            if (++idx[k] < red_dims[k])
-                break;
-            base -= red_strides[k] * red_dims[k];
-            idx[k] = 0;
-        }
-        if (k < 0)
-            return acc;
-    }
-}
-
+/*
+ * One odometer over all axes, kept then reduced (the order of their
+ * strides), so the reduced ones turn fastest: the innermost reduced axis is
+ * a plain loop, and each carry into a kept axis (or past the first one)
+ * completes one output element. Without reduced axes every element is one
+ * output: the loop then covers a single element.
+ */
 static mtf_status_t mean_eval(mtf_model_t *m, mtf_node_t *node)
 {
     const mean_data_t *d = (const mean_data_t *)mtf_node_data(node);
     const mtf_tensor_t *input = mtf_node_input(m, node, 0);
     mtf_tensor_t *output = mtf_node_output(m, node, 0);
-    const int8_t *in = (const int8_t *)input->data;
+    const int8_t *base = (const int8_t *)input->data;
     int8_t *out = (int8_t *)output->data;
-    const int32_t nk = d->n_kept;
+    const int32_t nk = d->n_kept, n = nk + d->n_reduced;
+    const int32_t odo = d->n_reduced > 0 ? n - 1 : n; /* axes stepped by the odometer */
+    const int32_t inner_n = odo < n ? d->dims[odo] : 1, inner_st = odo < n ? d->strides[odo] : 0;
     const int64_t zp_total = (int64_t)d->in_zp * d->count;
     int32_t idx[MTF_MAX_DIMS] = { 0 };
-    const int8_t *base = in;
+    int32_t sum = 0;
 
     for (;;) {
-        int32_t sum = d->n_reduced > 0 ? reduce_sum(d, base) : *base;
-        int32_t shifted = (int32_t)((int64_t)sum - zp_total);
-        int32_t v = mtf_arith_mul_by_qm(shifted, d->multiplier, d->shift) + d->out_zp;
-        v = v < -128 ? -128 : v;
-        v = v > 127 ? 127 : v;
-        *out++ = (int8_t)v;
-        int32_t k = nk - 1;
+        const int8_t *p = base;
+        for (int32_t i = 0; i < inner_n; i++, p += inner_st)
+            sum += *p;
+        int32_t k = odo - 1;
         for (; k >= 0; k--) {
             base += d->strides[k];
             if (++idx[k] < d->dims[k])
@@ -176,8 +157,16 @@ static mtf_status_t mean_eval(mtf_model_t *m, mtf_node_t *node)
             base -= d->strides[k] * d->dims[k];
             idx[k] = 0;
         }
-        if (k < 0)
-            return MTF_OK;
+        if (k < nk) {
+            int32_t shifted = (int32_t)((int64_t)sum - zp_total);
+            int32_t v = mtf_arith_mul_by_qm(shifted, d->multiplier, d->shift) + d->out_zp;
+            v = v < -128 ? -128 : v;
+            v = v > 127 ? 127 : v;
+            *out++ = (int8_t)v;
+            sum = 0;
+            if (k < 0)
+                return MTF_OK;
+        }
     }
 }
 

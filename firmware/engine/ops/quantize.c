@@ -56,9 +56,9 @@ static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
     }
     /* The output type's range: int8, uint8, int16 or (int32) everything. */
     int bits = out->dtype == MTF_INT16 ? 16 : out->dtype == MTF_INT32 ? 32 : 8;
-    int64_t lo = out->dtype == MTF_UINT8 ? 0 : -((int64_t)1 << (bits - 1));
-    d->qmin = (int32_t)lo;
-    d->qmax = (int32_t)(lo + ((int64_t)1 << bits) - 1);
+    const int is_u8 = out->dtype == MTF_UINT8;
+    d->qmax = is_u8 ? 255 : (int32_t)(UINT32_MAX >> (33 - bits));
+    d->qmin = is_u8 ? 0 : -d->qmax - 1;
     return MTF_OK;
 }
 

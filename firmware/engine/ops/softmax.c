@@ -52,6 +52,9 @@ static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
     if (is_float)
         return MTF_OK;
     MTF_ENSURE(m, mtf_arith_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
+    /* Each exp is at most 1.0 in the Q12.19 sum: 4096 of them reach 2^31 and
+     * the sum wraps (TFLite Micro then takes clz of 0, which is undefined). */
+    MTF_ENSURE(m, in->dims[in->ndims - 1] < 4096, MTF_ERR_UNSUPPORTED_TYPE, "int8 softmax over 4095 classes");
     /* PreprocessSoftmaxScaling: beta * scale * 2^(31 - 5) in double, capped. */
     double max_real = (double)(((int64_t)1 << 31) - 1);
     double real = (double)beta * (double)in->scale * (double)(1 << (31 - SCALED_DIFF_BITS));
@@ -65,40 +68,40 @@ static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
     return MTF_OK;
 }
 
-/* exp(diff * beta * scale) in Q0 for one input difference (<= 0). */
-static inline int32_t softmax_exp(const softmax_data_t *d, int32_t diff)
+/* exp(diff * beta * scale) in Q0 for one input difference (<= 0); 0 for the
+ * differences below diff_min, which TFLite Micro leaves out of the sum and
+ * turns into the lowest output (a 0 does both in the loops below). */
+static MTF_ARITH_NOINLINE int32_t softmax_exp(const softmax_data_t *d, int32_t diff)
 {
-    /* MultiplyByQuantizedMultiplierGreaterThanOne: a plain left shift, then SRDHM. */
-    int32_t rescaled = mtf_srdhm((int32_t)((uint32_t)diff << d->input_left_shift), d->input_multiplier);
+    if (diff < d->diff_min)
+        return 0;
+    /* MultiplyByQuantizedMultiplierGreaterThanOne: a plain left shift, then SRDHM
+     * (mtf_mul_by_qm with a shift >= 1; SOFTMAX is never hot, so out of line). */
+    int32_t rescaled = mtf_arith_mul_by_qm(diff, d->input_multiplier, d->input_left_shift);
     return mtf_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
 }
 
 static void softmax_int8(const softmax_data_t *d, const int8_t *in, void *out_data, int out_bits, int32_t rows,
                          int32_t depth)
 {
-    int32_t out_min = out_bits == 8 ? -128 : -32768;
-    int32_t out_max = out_bits == 8 ? 127 : 32767;
+    const int32_t out_min = out_bits == 8 ? -128 : -32768;
+    const int32_t out_max = -1 - out_min;
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *x = in + r * depth;
         int32_t max = -128;
         for (int32_t c = 0; c < depth; c++)
             max = x[c] > max ? x[c] : max;
-        int32_t sum = 0; /* Q12 */
-        for (int32_t c = 0; c < depth; c++) {
-            int32_t diff = x[c] - max;
-            if (diff >= d->diff_min)
-                sum = mtf_fp_add(sum, mtf_fp_rescale(softmax_exp(d, diff), 0, ACCUM_BITS));
-        }
+        int32_t sum = 0; /* Q12: each Q0 exp rescaled (a rounding right shift) */
+        for (int32_t c = 0; c < depth; c++)
+            sum = mtf_fp_add(sum, mtf_rdbpot(softmax_exp(d, x[c] - max), ACCUM_BITS));
         int bits_over_unit;
         int32_t scale = mtf_fp_reciprocal(sum, ACCUM_BITS, &bits_over_unit);
-        int exponent = bits_over_unit + 31 - out_bits;
+        /* (scale * exp) >> exponent with gemmlowp's roundings: srdhm is symmetric
+         * and exponent >= 15 here, so this is mtf_mul_by_qm with shift -exponent. */
+        const int exponent = bits_over_unit + 31 - out_bits;
         for (int32_t c = 0; c < depth; c++) {
-            int32_t diff = x[c] - max;
-            int32_t v = out_min;
-            if (diff >= d->diff_min) {
-                v = mtf_rdbpot(mtf_srdhm(scale, softmax_exp(d, diff)), exponent) + out_min;
-                v = v > out_max ? out_max : v < out_min ? out_min : v;
-            }
+            int32_t v = mtf_arith_mul_by_qm(softmax_exp(d, x[c] - max), scale, -exponent) + out_min;
+            v = v > out_max ? out_max : v < out_min ? out_min : v;
             if (out_bits == 8)
                 ((int8_t *)out_data)[r * depth + c] = (int8_t)v;
             else

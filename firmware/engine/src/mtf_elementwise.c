@@ -74,16 +74,20 @@ mtf_status_t mtf_ew_prepare(mtf_model_t *m, mtf_node_t *node, mtf_ew_op_t op)
         MTF_ENSURE(m, op == MTF_EW_MUL || (real[k] > 0.0 && real[k] < 1.0), MTF_ERR_UNSUPPORTED_TYPE,
                    "scale ratio out of range");
         mtf_quantize_multiplier(real[k], &d->multiplier[k], &shift);
+        /* ADD/SUB: a ratio in (0, 1) gives shift <= 0, which eval relies on. It
+         * could only round up to 2^0 within 2^-32 below 1; the ratios here are
+         * <= 1/2 or quotients of two 24-bit significands, never that close. */
         MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "scale ratio out of range");
         d->shift[k] = shift;
     }
     return MTF_OK;
 }
 
-/* An input of ADD/SUB on the common scale. */
+/* An input of ADD/SUB on the common scale: its shift is <= 0 (prepare), where
+ * mtf_mul_by_qm is TFLite Micro's doubling high multiply and rounding right shift. */
 static inline int32_t scaled(int32_t offset, int32_t multiplier, int32_t shift, int32_t a)
 {
-    return mtf_rdbpot(mtf_srdhm((offset + a) * (1 << LEFT_SHIFT), multiplier), -shift);
+    return mtf_arith_mul_by_qm((offset + a) * (1 << LEFT_SHIFT), multiplier, shift);
 }
 
 static inline int8_t finish_int8(const ew_data_t *d, int32_t v)
@@ -105,21 +109,23 @@ static inline float clamp_float(float x, float lo, float hi)
 static void row_int8(const ew_data_t *d, const int8_t *a, int32_t s1, const int8_t *c, int32_t s2, int32_t n,
                         int8_t *y)
 {
-    int32_t om = d->multiplier[2], os = d->shift[2];
-    if (d->op == MTF_EW_MUL) {
-        for (int32_t i = 0; i < n; i++) {
-            int32_t product = (d->input1_offset + a[i * s1]) * (d->input2_offset + c[i * s2]);
-            *y++ = finish_int8(d, mtf_mul_by_qm(product, om, os));
-        }
-        return;
-    }
+    const int is_mul = d->op == MTF_EW_MUL;
     /* ADD and SUB share the loop: SUB negates the second term exactly
-     * ((v ^ -1) + 1 == -v; the scaled values are far from INT32_MIN). */
+     * ((v ^ -1) + 1 == -v; the scaled values are far from INT32_MIN). Their
+     * output shift is <= 0 (prepare), where mtf_mul_by_qm is the rounding
+     * right shift of the doubling high multiply TFLite Micro does. Out of
+     * line: no benchmarked model spends time here, code size counts more. */
     const int32_t neg = d->op == MTF_EW_SUB ? -1 : 0;
     for (int32_t i = 0; i < n; i++) {
-        int32_t u = scaled(d->input1_offset, d->multiplier[0], d->shift[0], a[i * s1]);
-        int32_t w = scaled(d->input2_offset, d->multiplier[1], d->shift[1], c[i * s2]);
-        *y++ = finish_int8(d, mtf_rdbpot(mtf_srdhm(u + ((w ^ neg) - neg), om), -os));
+        int32_t u = a[i * s1], w = c[i * s2];
+        if (is_mul) {
+            u = (d->input1_offset + u) * (d->input2_offset + w);
+        } else {
+            u = scaled(d->input1_offset, d->multiplier[0], d->shift[0], u);
+            w = scaled(d->input2_offset, d->multiplier[1], d->shift[1], w);
+            u += (w ^ neg) - neg;
+        }
+        *y++ = finish_int8(d, mtf_arith_mul_by_qm(u, d->multiplier[2], d->shift[2]));
     }
 }
 

@@ -87,18 +87,18 @@ static int32_t rounding_half_sum(int32_t a, int32_t b)
     return (int32_t)((sum + sign) / 2);
 }
 
-int32_t mtf_fp_one_over_one_plus_x(int32_t a)
+/* For a Q0 value a in [0, 1) Newton's x approximates 2 / (1 + a) in Q2.
+ * minus_one 0: x read as Q1 (halving), moved to Q0, is 1 / (1 + a).
+ * minus_one 1: x - 1 in Q2, moved to Q0, is (1 - a) / (1 + a) (for TANH). */
+static int32_t newton_result(int32_t a, int minus_one)
 {
     int32_t x = newton_reciprocal_q2(rounding_half_sum(a, INT32_MAX));
-    /* x approximates 2 / (1 + a) in Q2: read it as Q1 (halving), then move to Q0. */
-    return sat_shl(x, 1);
+    return sat_shl(mtf_fp_sub(x, minus_one ? Q2_ONE : 0), 1 + minus_one);
 }
 
-/* (1 - a) / (1 + a) for a Q0 value a in (0, 1). */
-static int32_t one_minus_x_over_one_plus_x(int32_t a)
+int32_t mtf_fp_one_over_one_plus_x(int32_t a)
 {
-    int32_t x = newton_reciprocal_q2(rounding_half_sum(a, INT32_MAX));
-    return sat_shl(mtf_fp_sub(x, Q2_ONE), 2);
+    return newton_result(a, 0);
 }
 
 int32_t mtf_fp_logistic(int32_t a, int integer_bits)
@@ -116,7 +116,7 @@ int32_t mtf_fp_tanh(int32_t a, int integer_bits)
         return 0;
     int32_t non_positive = a < 0 ? a : mtf_fp_sub(0, a);
     /* exp(2n): the same raw value read with one more integer bit. */
-    int32_t t = one_minus_x_over_one_plus_x(mtf_fp_exp_on_negative_values(non_positive, integer_bits + 1));
+    int32_t t = newton_result(mtf_fp_exp_on_negative_values(non_positive, integer_bits + 1), 1);
     return a < 0 ? mtf_fp_sub(0, t) : t;
 }
 

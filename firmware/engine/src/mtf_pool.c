@@ -7,6 +7,8 @@
  * Both clamp to the fused activation range; input and output share their
  * quantization.
  */
+#include <math.h>
+
 #include "mtf_activation.h"
 #include "mtf_window.h"
 
@@ -29,21 +31,19 @@ mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, input->ndims == 4 && output->ndims == 4 && input->dims[0] == output->dims[0] &&
                       input->dims[3] == output->dims[3],
                MTF_ERR_SHAPE, "input and output shapes differ");
-    double scale_diff = (double)input->scale - (double)output->scale;
-    scale_diff = scale_diff < 0.0 ? -scale_diff : scale_diff;
+    const double scale_diff = fabs((double)input->scale - (double)output->scale);
     MTF_ENSURE(m, scale_diff <= 1.0e-6 && input->zero_point == output->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
                "input and output quantization must be equal");
     mtf_pool_data_t *d = (mtf_pool_data_t *)mtf_alloc_persistent(m, sizeof(mtf_pool_data_t));
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    d->win.stride_w = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_W, 0);
-    d->win.stride_h = mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_H, 0);
-    d->win.filter_w = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_W, 0);
-    d->win.filter_h = mtf_opt_i32(node, MTF_POOL_OPT_FILTER_H, 0);
-    d->win.dilation_h = 1;
-    d->win.dilation_w = 1;
-    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), input->dims[1],
-                            input->dims[2], output->dims[1], output->dims[2]));
+    const int32_t geo[6] = { mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_H, 0), mtf_opt_i32(node, MTF_POOL_OPT_STRIDE_W, 0),
+                             1,
+                             1,
+                             mtf_opt_i32(node, MTF_POOL_OPT_FILTER_H, 0),
+                             mtf_opt_i32(node, MTF_POOL_OPT_FILTER_W, 0) };
+    MTF_TRY(mtf_window_init(m, &d->win, mtf_opt_u8(node, MTF_POOL_OPT_PADDING, MTF_PADDING_SAME), geo,
+                            input->dims[1], input->dims[2], output->dims[1], output->dims[2]));
     const int activation = mtf_opt_u8(node, MTF_POOL_OPT_ACTIVATION, 0);
     MTF_TRY(mtf_check_act_output(m, activation, output));
     MTF_TRY(mtf_activation_range_quantized(m, activation, output, &d->act_min, &d->act_max));

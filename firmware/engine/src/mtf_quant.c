@@ -111,23 +111,6 @@ void mtf_activation_range_float(int activation, float *act_min, float *act_max)
     }
 }
 
-mtf_status_t mtf_conv_multipliers(mtf_model_t *m, const mtf_tensor_t *input, const mtf_tensor_t *filter,
-                                  const mtf_tensor_t *output, int channels, int32_t *multipliers,
-                                  int32_t *shifts)
-{
-    MTF_ENSURE(m, filter->q_count == 1 || filter->q_count == channels, MTF_ERR_BAD_MODEL,
-               "filter has %d scales for %d channels", filter->q_count, channels);
-    MTF_ENSURE(m, output->scale > 0.0f, MTF_ERR_BAD_MODEL, "output scale must be positive");
-    for (int c = 0; c < channels; c++) {
-        float fs = mtf_tensor_scale(filter, filter->q_count == 1 ? 0 : c);
-        double effective = (double)input->scale * (double)fs / (double)output->scale;
-        int shift;
-        mtf_quantize_multiplier(effective, &multipliers[c], &shift);
-        shifts[c] = shift;
-    }
-    return MTF_OK;
-}
-
 /* Window arithmetic in 64 bits, saturated to int32: hostile models carry
  * absurd strides and sizes, and the kernels refuse the results afterwards. */
 static int32_t sat_i32(int64_t v)

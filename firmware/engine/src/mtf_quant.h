@@ -56,12 +56,14 @@ static inline int32_t mtf_rdbpot(int32_t x, int exponent)
 }
 
 /* TFLite's MultiplyByQuantizedMultiplier(int32 x, multiplier, shift). The left
- * shift wraps like the int32 arithmetic TFLite Micro compiles to. */
+ * shift wraps like the int32 arithmetic TFLite Micro compiles to; a scale
+ * ratio of 2^32 or more (hostile models only) shifts everything out. */
 static inline int32_t mtf_mul_by_qm(int32_t x, int32_t multiplier, int shift)
 {
     int left = shift > 0 ? shift : 0;
     int right = shift > 0 ? 0 : -shift;
-    return mtf_rdbpot(mtf_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    uint32_t scaled = left < 32 ? (uint32_t)x << left : 0u;
+    return mtf_rdbpot(mtf_srdhm((int32_t)scaled, multiplier), right);
 }
 
 /* Clamp range for an int8/uint8/int16 output with a fused activation
@@ -73,16 +75,6 @@ mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, cons
 /* Float clamp range for a fused activation (TFLite's CalculateActivationRange):
  * -FLT_MAX..FLT_MAX when the activation clamps nothing. */
 void mtf_activation_range_float(int activation, float *act_min, float *act_max);
-
-/*
- * Per-channel (or per-tensor, repeated) output multipliers of a convolution:
- * input_scale * filter_scale[c] / output_scale computed in double, as
- * TFLite Micro's PopulateConvolutionQuantizationParams does. channels is the
- * number of output channels; the filter may carry 1 scale or one per channel.
- */
-mtf_status_t mtf_conv_multipliers(mtf_model_t *m, const mtf_tensor_t *input, const mtf_tensor_t *filter,
-                                  const mtf_tensor_t *output, int channels, int32_t *multipliers,
-                                  int32_t *shifts);
 
 /* Output size and padding of a window op (TFLite's ComputePaddingHeightWidth
  * for one dimension). */

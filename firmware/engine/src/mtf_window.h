@@ -75,57 +75,24 @@ static inline int32_t mtf_sxtb16_odd(int32_t v)
 
 /* Spatial geometry of one windowed operator, fixed at prepare. */
 typedef struct {
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t filter_h, filter_w;
-    int32_t pad_h, pad_w; /* padding before the first row / column */
+    /* int16: op data lives in the arena, and no real window comes near
+     * 32767 (mtf_window_init refuses spans above it, which bounds the pads). */
+    int16_t stride_h, stride_w;
+    int16_t dilation_h, dilation_w;
+    int16_t filter_h, filter_w;
+    int16_t pad_h, pad_w; /* padding before the first row / column */
 } mtf_window_t;
 
 /*
  * Fill w from the options and check that the output is exactly as large as
  * TFLite's padding rule makes it (TFLite Micro trusts the converter here; a
- * mismatch would make eval read or write out of bounds).
+ * mismatch would make eval read or write out of bounds). Also bounds the
+ * window arithmetic of eval (src/mtf_conv_operands.c).
  */
-static inline mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, int32_t in_h,
-                                           int32_t in_w, int32_t out_h, int32_t out_w)
-{
-    MTF_ENSURE(m, padding == MTF_PADDING_SAME || padding == MTF_PADDING_VALID, MTF_ERR_UNSUPPORTED_TYPE,
-               "unsupported padding %d", padding);
-    MTF_ENSURE(m, w->stride_h > 0 && w->stride_w > 0, MTF_ERR_BAD_MODEL, "stride must be positive (%d, %d)",
-               w->stride_h, w->stride_w);
-    MTF_ENSURE(m, w->dilation_h > 0 && w->dilation_w > 0, MTF_ERR_BAD_MODEL,
-               "dilation must be positive (%d, %d)", w->dilation_h, w->dilation_w);
-    MTF_ENSURE(m, w->filter_h > 0 && w->filter_w > 0, MTF_ERR_BAD_MODEL, "filter size must be positive (%d, %d)",
-               w->filter_h, w->filter_w);
-    int32_t want_h = mtf_out_size(padding, in_h, w->filter_h, w->stride_h, w->dilation_h);
-    int32_t want_w = mtf_out_size(padding, in_w, w->filter_w, w->stride_w, w->dilation_w);
-    MTF_ENSURE(m, want_h > 0 && want_w > 0, MTF_ERR_SHAPE, "window larger than the input");
-    MTF_ENSURE(m, out_h == want_h && out_w == want_w, MTF_ERR_SHAPE,
-               "output is %dx%d, padding and strides give %dx%d", out_h, out_w, want_h, want_w);
-    /* Bounds that keep the window arithmetic of eval (origins, clipping,
-     * dilated steps through the input) inside int32; real models are orders
-     * of magnitude below them, hostile ones must not make it undefined. */
-    const int64_t limit = (int64_t)1 << 28;
-    const int64_t span_h = (int64_t)(out_h - 1) * w->stride_h + (int64_t)(w->filter_h - 1) * w->dilation_h + 1;
-    const int64_t span_w = (int64_t)(out_w - 1) * w->stride_w + (int64_t)(w->filter_w - 1) * w->dilation_w + 1;
-    MTF_ENSURE(m, span_h <= limit && span_w <= limit && in_h <= limit && in_w <= limit, MTF_ERR_UNSUPPORTED_TYPE,
-               "window geometry too large");
-    int32_t offset;
-    w->pad_h = mtf_padding(w->stride_h, w->dilation_h, in_h, w->filter_h, out_h, &offset);
-    w->pad_w = mtf_padding(w->stride_w, w->dilation_w, in_w, w->filter_w, out_w, &offset);
-    return MTF_OK;
-}
-
-/* The dilated steps of a convolution through an [.., in_w, channels] input,
- * dilation_h rows and dilation_w pixels, must fit int32 (hostile models). */
-static inline mtf_status_t mtf_window_check_steps(mtf_model_t *m, const mtf_window_t *w, int32_t in_w,
-                                                  int32_t channels)
-{
-    const int64_t limit = (int64_t)1 << 28;
-    MTF_ENSURE(m, (int64_t)w->dilation_h * in_w * channels <= limit && (int64_t)w->dilation_w * channels <= limit,
-               MTF_ERR_UNSUPPORTED_TYPE, "dilation too large for the input");
-    return MTF_OK;
-}
+mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, const int32_t geo[6], int32_t in_h,
+                             int32_t in_w, int32_t out_h, int32_t out_w);
+/* geo of mtf_window_init: the values as the model gives them (int32). */
+enum { MTF_GEO_STRIDE_H, MTF_GEO_STRIDE_W, MTF_GEO_DILATION_H, MTF_GEO_DILATION_W, MTF_GEO_FILTER_H, MTF_GEO_FILTER_W };
 
 /*
  * Taps k in [*start, *end) of a filter of size k_size at input position
@@ -171,60 +138,11 @@ static inline int32_t mtf_mul_by_qm_fast(int32_t x, int32_t multiplier, int shif
 }
 
 /*
- * mtf_mul_by_qm_fast for shift = -right <= -1, the common case (multipliers
- * below one half), with both roundings in one 64-bit sum. With
- * y = x * multiplier + 2^30, the doubling high half is h = floor(y / 2^31),
- * and RoundingDivideByPOT(h, right) = floor((h + 2^(right-1) - [h < 0]) / 2^right)
- * (half away from zero). h < 0 exactly when y < 0, and for an integer k
- * floor((floor(y / 2^31) + k) / 2^right) = floor((y + k * 2^31) / 2^(31 + right)),
- * so the result is the high word of y + k * 2^31 shifted right by right - 1.
- */
-static inline int32_t mtf_mul_by_qm_right(int32_t x, int32_t multiplier, int right)
-{
-    const int64_t y = (int64_t)x * multiplier + ((int64_t)1 << 30);
-    const uint32_t k = (1u << (right - 1)) - (uint32_t)(y < 0); /* >= 0 */
-    const int64_t z = y + (int64_t)((uint64_t)k << 31);
-    return (int32_t)(z >> 32) >> (right - 1);
-}
-
-/*
  * An int8 output's quantization is usable for a fused activation: a zero
  * point in the int8 range and a scale that puts the activation bounds (at
- * most 6.0 in magnitude) well inside int32, so that quantizing them in
- * mtf_activation_range_quantized stays defined. Hostile models only: a real
- * int8 scale is many orders of magnitude above 6 / 2^30.
+ * most 6.0 in magnitude) well inside int32 (hostile models only).
  */
-static inline mtf_status_t mtf_check_act_output(mtf_model_t *m, int activation, const mtf_tensor_t *output)
-{
-    MTF_ENSURE(m, output->zero_point >= -128 && output->zero_point <= 127, MTF_ERR_UNSUPPORTED_TYPE,
-               "output zero point %d is outside the int8 range", output->zero_point);
-    if (activation != MTF_ACT_NONE) {
-        const float six = 6.0f / output->scale;
-        MTF_ENSURE(m, six > -1.0e9f && six < 1.0e9f, MTF_ERR_UNSUPPORTED_TYPE,
-                   "output scale too small for a fused activation");
-    }
-    return MTF_OK;
-}
-
-/* Requantize one int32 accumulator to the int8 output (shift <= -1). */
-static inline int8_t mtf_requant_right_i8(int32_t acc, int32_t multiplier, int right, int32_t out_offset,
-                                          int32_t act_min, int32_t act_max)
-{
-    int32_t v = mtf_mul_by_qm_right(acc, multiplier, right) + out_offset;
-    v = v < act_min ? act_min : v;
-    v = v > act_max ? act_max : v;
-    return (int8_t)v;
-}
-
-/* Requantize one int32 accumulator to the int8 output. */
-static inline int8_t mtf_requant_i8(int32_t acc, int32_t multiplier, int shift, int32_t out_offset,
-                                    int32_t act_min, int32_t act_max)
-{
-    int32_t v = mtf_mul_by_qm_fast(acc, multiplier, shift) + out_offset;
-    v = v < act_min ? act_min : v;
-    v = v > act_max ? act_max : v;
-    return (int8_t)v;
-}
+mtf_status_t mtf_check_act_output(mtf_model_t *m, int activation, const mtf_tensor_t *output);
 
 /*
  * Per-output-channel data of a convolution: the two per-channel arrays sit in
@@ -240,82 +158,147 @@ static inline int8_t mtf_requant_i8(int32_t acc, int32_t multiplier, int shift, 
 typedef struct {
     int32_t *table;
     int32_t channels;
-    int32_t act_min, act_max;
-    int32_t in_offset, out_offset;
-    int32_t right_only; /* every shift <= -1: eval may use mtf_requant_right_i8 */
+    int16_t act_min, act_max;     /* int8 range */
+    int16_t in_offset, out_offset; /* checked to the int8 range (+128) at prepare */
+    /* Every shift <= -1 and every accumulator within +-2^30 (bias and window
+     * are small enough): eval may use mtf_conv_store4. */
+    int32_t fast;
 } mtf_conv_channels_t;
 
-static inline const int32_t *mtf_cc_multiplier(const mtf_conv_channels_t *q)
-{
-    return q->table;
-}
+/* Op data of CONV_2D and DEPTHWISE_CONV_2D (one prepare for both). */
+typedef struct {
+    mtf_window_t win;
+    mtf_conv_channels_t q;
+    int32_t depth;     /* CONV_2D: input channels per group; DEPTHWISE: depth multiplier */
+    int32_t per_group; /* CONV_2D: output channels per group */
+    /* Constant filter and bias (NULL when absent) in the model bytes: kept
+     * here, as decoding constant tensors at every eval costs more than a
+     * small convolution. */
+    const int8_t *filter;
+    const uint8_t *bias;
+} mtf_conv_data_t;
 
-static inline const int8_t *mtf_cc_shift(const mtf_conv_channels_t *q)
-{
-    return (const int8_t *)(const void *)(q->table + q->channels);
-}
+/* Prepare of CONV_2D (depthwise 0) and DEPTHWISE_CONV_2D (1): TFLite Micro's
+ * checks plus ours against hostile shapes, then the per-channel quantization
+ * as PopulateConvolutionQuantizationParams computes it. */
+mtf_status_t mtf_conv_prepare(mtf_model_t *m, mtf_node_t *node, int depthwise);
 
-/*
- * Quantization of a convolution, as TFLite Micro's
- * PopulateConvolutionQuantizationParams computes it (double math, per channel
- * or one scale broadcast). The bias, when present, must be constant (it is
- * read straight from the model at eval).
- */
-static inline mtf_status_t mtf_conv_channels_init(mtf_model_t *m, mtf_conv_channels_t *q, const mtf_tensor_t *input,
-                                                  const mtf_tensor_t *filter, const mtf_tensor_t *bias,
-                                                  const mtf_tensor_t *output, int activation, int32_t channels)
-{
-    MTF_ENSURE(m, channels > 0, MTF_ERR_SHAPE, "no output channels");
-    MTF_ENSURE(m, filter->q_count == 1 || filter->q_count == channels, MTF_ERR_BAD_MODEL,
-               "filter has %d scales for %d output channels", filter->q_count, channels);
-    if (filter->q_count > 1) {
-        MTF_ENSURE(m, filter->q_dim >= 0 && filter->q_dim < filter->ndims && filter->dims[filter->q_dim] == channels,
-                   MTF_ERR_BAD_MODEL, "filter quantized_dimension %d does not hold the %d output channels",
-                   filter->q_dim, channels);
-    }
-    MTF_ENSURE(m, filter->data != NULL && (filter->flags & MTF_TENSOR_CONST), MTF_ERR_UNSUPPORTED_TYPE,
-               "non-constant filter");
-    MTF_ENSURE(m, bias == NULL || (bias->data != NULL && (bias->flags & MTF_TENSOR_CONST)), MTF_ERR_UNSUPPORTED_TYPE,
-               "non-constant bias");
-    MTF_ENSURE(m, input->scale > 0.0f && output->scale > 0.0f, MTF_ERR_BAD_MODEL,
-               "input and output need a positive scale");
-    MTF_TRY(mtf_check_act_output(m, activation, output));
-    MTF_TRY(mtf_activation_range_quantized(m, activation, output, &q->act_min, &q->act_max));
-    q->in_offset = -input->zero_point;
-    q->out_offset = output->zero_point;
-    /* The input offset is added to int8 values in 16-bit lanes on DSP cores. */
-    MTF_ENSURE(m, q->in_offset >= -128 && q->in_offset <= 128, MTF_ERR_UNSUPPORTED_TYPE,
-               "input zero point %d is outside the int8 range", input->zero_point);
-    q->channels = channels;
-    q->table = (int32_t *)mtf_alloc_persistent(m, (size_t)channels * (sizeof(int32_t) + 1));
-    if (q->table == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    int32_t *const multiplier = q->table;
-    int8_t *const shifts = (int8_t *)(void *)(q->table + channels);
-    const double in_scale = (double)input->scale;
-    const double out_scale = (double)output->scale;
-    q->right_only = 1;
-    for (int32_t c = 0; c < channels; c++) {
-        double filter_scale = (double)mtf_tensor_scale(filter, filter->q_count > 1 ? (int)c : 0);
-        int shift;
-        mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &multiplier[c], &shift);
-        /* TFLite Micro shifts left by (1 << shift): beyond 30 its arithmetic
-         * is undefined, so such a scale has no result to reproduce. */
-        MTF_ENSURE(m, shift <= 30, MTF_ERR_UNSUPPORTED_TYPE,
-                   "channel %d: output multiplier 2^%d is too large", c, shift);
-        /* INT32_MIN (a scale near -1 rounded) would make the doubling high
-         * multiply saturate, which the fast requantization leaves out. */
-        MTF_ENSURE(m, multiplier[c] != INT32_MIN, MTF_ERR_UNSUPPORTED_TYPE, "channel %d: multiplier -1", c);
-        shifts[c] = (int8_t)shift;
-        q->right_only &= shift <= -1;
-    }
-    return MTF_OK;
-}
+/* The eval operands of a prepared convolution (bias NULL when absent). */
+typedef struct {
+    const int8_t *input, *filter;
+    const uint8_t *bias;
+    int8_t *output;
+    const int32_t *in_dims, *out_dims;
+} mtf_conv_io_t;
+const mtf_conv_data_t *mtf_conv_io(mtf_model_t *m, const mtf_node_t *node, mtf_conv_io_t *io);
 
 /* Bias of channel c (bias tensors may sit unaligned in the model). */
 static inline int32_t mtf_conv_bias(const uint8_t *bias, int32_t c)
 {
-    return bias != NULL ? mtf_load_i32(bias + 4 * (size_t)c) : 0;
+    if (bias == NULL)
+        return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    int32_t v; /* one (unaligned where allowed) load */
+    memcpy(&v, bias + 4 * (size_t)c, sizeof v);
+    return v;
+#else
+    return mtf_load_i32(bias + 4 * (size_t)c);
+#endif
+}
+
+/*
+ * Requantize the accumulators of channels c .. c+n-1 (n <= 4) to out[0..n-1]:
+ * TFLite's MultiplyByQuantizedMultiplier, offset and activation clamp.
+ */
+void mtf_conv_requant(const mtf_conv_channels_t *q, int32_t c, const uint32_t *acc, int32_t n, int8_t *out);
+
+/*
+ * SaturatingRoundingDoublingHighMul(x, multiplier) for |x| < 2^30 and a
+ * multiplier other than INT32_MIN (no saturation), given x2 = 2x: gemmlowp's
+ * floor((x * mult + 2^30) / 2^31) is then the rounded high word of
+ * x2 * mult, which DSP cores compute in one SMMULR.
+ */
+static inline int32_t mtf_high_mul_x2(int32_t x2, int32_t multiplier)
+{
+#if MTF_DSP
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(x2), "r"(multiplier));
+    return r;
+#else
+    return (int32_t)(((int64_t)x2 * multiplier + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* v saturated to int8 (the activation bounds lie inside it). */
+static inline int32_t mtf_sat_i8(int32_t v)
+{
+#if MTF_DSP
+    return __ssat(v, 8);
+#else
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
+/*
+ * MultiplyByQuantizedMultiplier(x, multiplier, -(r1 + 1)) + off, saturated to
+ * int8, for |x| < 2^30 and r1 >= 0 (q->fast); off2 = 2 off + 1.
+ * RoundingDivideByPOT(h, r), which rounds half away from zero, is
+ * floor((h - [h < 0] + 2^(r-1)) / 2^r), taken as two floor divisions: by
+ * 2^(r-1) = 2^r1, then by 2 with the offset added first
+ * (floor((t + 1) / 2) + off = (t + 2 off + 1) >> 1).
+ */
+static inline int32_t mtf_requant_fast(int32_t x, int32_t multiplier, int32_t r1, int32_t off2)
+{
+    const int32_t h = mtf_high_mul_x2(2 * x, multiplier);
+    return mtf_sat_i8((((h + (h >> 31)) >> r1) + off2) >> 1);
+}
+
+/* The requantization parameters of one convolution, copied out of
+ * mtf_conv_channels_t into locals of the kernel (every int8 store may alias
+ * the op data as far as the compiler knows, which would force reloads). */
+typedef struct {
+    const int32_t *mult; /* per channel */
+    const int8_t *r1;    /* per channel: -shift - 1 */
+    int32_t off2;        /* 2 * output offset + 1 */
+    int32_t lo, hi;      /* activation range */
+    uint32_t lo4, hi4;   /* the same in each byte */
+} mtf_requant_t;
+
+static inline mtf_requant_t mtf_requant_params(const mtf_conv_channels_t *q)
+{
+    mtf_requant_t r = { q->table, (const int8_t *)(const void *)(q->table + q->channels), 2 * q->out_offset + 1,
+                        q->act_min, q->act_max, ((uint32_t)q->act_min & 0xffu) * 0x01010101u,
+                        ((uint32_t)q->act_max & 0xffu) * 0x01010101u };
+    return r;
+}
+
+/*
+ * Channels c..c+3 with q->fast into out[0..3]. On DSP cores the four bytes
+ * are clamped at once: byte-wise compares (SSUB8 sets the GE flags per byte)
+ * and selects.
+ */
+static inline void mtf_conv_store4(const mtf_requant_t *r, int32_t c, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                   int8_t *out)
+{
+    const int32_t *const mult = r->mult + c;
+    const int8_t *const r1 = r->r1 + c;
+    const int32_t v0 = mtf_requant_fast(a0, mult[0], r1[0], r->off2), v1 = mtf_requant_fast(a1, mult[1], r1[1], r->off2);
+    const int32_t v2 = mtf_requant_fast(a2, mult[2], r1[2], r->off2), v3 = mtf_requant_fast(a3, mult[3], r1[3], r->off2);
+#if MTF_DSP
+    if (((uintptr_t)out & MTF_ALIGN_MASK) == 0) {
+        uint32_t w = (uint32_t)v0, t;
+        __asm__("bfi %0, %1, #8, #8" : "+r"(w) : "r"(v1));
+        __asm__("bfi %0, %1, #16, #8" : "+r"(w) : "r"(v2));
+        __asm__("bfi %0, %1, #24, #8" : "+r"(w) : "r"(v3));
+        __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(t) : "r"(w), "r"(r->lo4));
+        __asm__("ssub8 %0, %2, %1\n\tsel %0, %1, %2" : "=&r"(w) : "r"(t), "r"(r->hi4));
+        memcpy(out, &w, sizeof w);
+        return;
+    }
+#endif
+    const int32_t v[4] = { v0, v1, v2, v3 };
+    for (int k = 0; k < 4; k++)
+        out[k] = (int8_t)(v[k] < r->lo ? r->lo : (v[k] > r->hi ? r->hi : v[k]));
 }
 
 /* Pool2DOptions fields (schema.fbs). */
@@ -327,17 +310,8 @@ typedef struct {
     int32_t act_min, act_max;
 } mtf_pool_data_t;
 
-/*
- * AVERAGE_POOL_2D and MAX_POOL_2D share prepare and eval (src/mtf_pool.c); the
- * op files only pick one. Prepare is TFLite Micro's PoolingPrepare.
- */
-/* The operands of CONV_2D / DEPTHWISE_CONV_2D (bias NULL when absent), checked for
- * what both need: int8 activations, a constant int8 filter, 4-D, quantized. */
-typedef struct {
-    const mtf_tensor_t *input, *filter, *bias, *output;
-} mtf_conv_operands_t;
-mtf_status_t mtf_conv_operands(mtf_model_t *m, const mtf_node_t *node, mtf_conv_operands_t *ops);
-
+/* AVERAGE_POOL_2D and MAX_POOL_2D share prepare and eval (src/mtf_pool.c); the
+ * op files only pick one. Prepare is TFLite Micro's PoolingPrepare. */
 mtf_status_t mtf_pool_prepare(mtf_model_t *m, mtf_node_t *node);
 /* is_max: 1 for MAX_POOL_2D, 0 for AVERAGE_POOL_2D. */
 mtf_status_t mtf_pool_eval(mtf_model_t *m, mtf_node_t *node, int is_max);
