@@ -77,9 +77,6 @@ def distinct_outputs(outputs: list[list[np.ndarray]], j: int = 0) -> int:
     return len({step[j].tobytes() for step in outputs})
 
 
-# ---- flatbuffer patching (positions found through the tflite package's tables) ----
-
-
 def seeded_inputs(data: bytes, count: int, seed: int, float_scale: float = 1.0) -> list[list[np.ndarray]]:
     """Seeded random inputs for every input of a fixture: int8 uniform over the whole range,
     float32 normal with standard deviation float_scale."""
@@ -104,6 +101,9 @@ def model_and_graph(data: bytes, index: int = 0):
 
     model = tflite.Model.GetRootAsModel(data, 0)
     return model, model.Subgraphs(index)
+
+
+# ---- flatbuffer patching (positions found through the tflite package's tables) ----
 
 
 def graph(model: bytes, index: int = 0):

@@ -25,6 +25,16 @@ PLANTED = BUILD / "qemu_engine" / "planted"
 EXPECTED = {"hello_world_int8", "sine_float", "micro_speech", "person_detect", *qv.WAKE_WORDS}
 
 
+def assert_every_model_exact(vectors: dict, out: qv.RunnerOutput) -> None:
+    """Every model of the vector set ran all its steps, bit-exact, with its canary intact."""
+    bad = []
+    for m in vectors["models"]:
+        run = out.models.get(m["name"])
+        if run is None or run.error or run.mismatches or run.canary != "ok" or run.steps != m["steps"]:
+            bad.append(f"{m['name']}: {run}")
+    assert not bad, "\n".join(bad) + "\n" + out.text[-3000:]
+
+
 @pytest.fixture(scope="module")
 def vectors() -> dict:
     return qv.generate(qv.all_models(), SET)
@@ -50,12 +60,7 @@ def test_bit_exact_on_cortex_m4(vectors: dict, strict_run: qv.RunnerOutput) -> N
     out = strict_run
     assert "strict=1" in out.text
     assert out.ticks_per_400k == 400_000 // qv.INSTRUCTIONS_PER_TICK, out.text[-2000:]
-    bad = []
-    for m in vectors["models"]:
-        run = out.models.get(m["name"])
-        if run is None or run.error or run.mismatches or run.canary != "ok" or run.steps != m["steps"]:
-            bad.append(f"{m['name']}: {run}")
-    assert not bad, "\n".join(bad) + "\n" + out.text[-3000:]
+    assert_every_model_exact(vectors, out)
     assert out.status == 0 and out.bit_exact, out.text[-3000:]
     for run in out.models.values():
         assert 0 < run.arena <= vectors["arena_size"]
@@ -106,10 +111,5 @@ def test_unaligned_word_build_bit_exact(model_offset: int) -> None:
     vectors = qv.generate(models, out_dir, model_offset=model_offset)
     out = qv.run_runner(qv.build_runner(out_dir, "-O2", strict=False), timeout=500)
     assert "strict=0" in out.text
-    bad = []
-    for m in vectors["models"]:
-        run = out.models.get(m["name"])
-        if run is None or run.error or run.mismatches or run.canary != "ok" or run.steps != m["steps"]:
-            bad.append(f"{m['name']}: {run}")
-    assert not bad, "\n".join(bad) + "\n" + out.text[-3000:]
+    assert_every_model_exact(vectors, out)
     assert len(out.models) == len(models) and EXPECTED <= set(out.models)

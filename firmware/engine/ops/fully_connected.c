@@ -23,11 +23,14 @@
  * with a single-precision FPU when its data is word aligned, C otherwise.
  */
 #include "mtf_kernel.h"
+#include "mtf_activation.h"
 #include "mtf_quant.h"
 #include "mtf_window.h"
 
 #include <math.h>
 
+/* Input and output depths above this are refused: they keep the int32 sums of
+ * the reference path and the record allocation (16 B per output) far from wrapping. */
 #define FC_MAX_DEPTH 65536
 
 /*
@@ -59,7 +62,6 @@ typedef struct {
     uint8_t *in_const;       /* data of a constant input (in_ref points here) */
     const uint8_t *weights;  /* weights and bias: kept by prepare when constant, else set by eval */
     const uint8_t *bias;
-    fc_chan_t *chan;         /* int8: one per output channel */
     int32_t batches, depth, out_depth;
     int32_t in_offset, w_offset, out_offset;
     union {
@@ -67,6 +69,7 @@ typedef struct {
         float f[2];   /* float32 clamp */
     } act;
     uint8_t is_float, kept, fast, narrow;
+    fc_chan_t chan[];        /* int8: one per output channel (allocated with the rest) */
 } fc_data_t;
 
 static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
@@ -78,23 +81,27 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
     MTF_ENSURE(m, in && w && out && mtf_node_num_inputs(node) <= 3 && mtf_node_num_outputs(node) == 1,
                MTF_ERR_BAD_MODEL, "needs input, weights, [bias], output");
     const int is_float = in->dtype == MTF_FLOAT32;
-    MTF_ENSURE(m, (is_float || in->dtype == MTF_INT8) && w->dtype == in->dtype && out->dtype == in->dtype &&
-                      (bias == NULL || bias->dtype == (is_float ? MTF_FLOAT32 : MTF_INT32)) &&
-                      mtf_opt_u8(node, 1, 0) == 0,
-               MTF_ERR_UNSUPPORTED_TYPE, "unsupported types or weights format");
 
     /* Shapes, as TFLite Micro reads them: depth from the weights, channels and batches from the output. */
     MTF_ENSURE(m, w->ndims >= 2 && out->ndims >= 1, MTF_ERR_SHAPE, "weights need 2 dims");
     const int32_t depth = w->dims[w->ndims - 1];
     const int32_t out_depth = out->dims[out->ndims - 1];
-    const int32_t batches = out_depth ? mtf_elements(out) / out_depth : 0;
-    MTF_ENSURE(m, depth <= FC_MAX_DEPTH, MTF_ERR_UNSUPPORTED_TYPE, "depth over 65536");
-    MTF_ENSURE(m, out_depth <= w->dims[w->ndims - 2] && (int64_t)out_depth * depth <= mtf_elements(w),
+    const int32_t batches = out_depth ? mtf_arith_count(out) / out_depth : 0;
+    const int activation = mtf_opt_i8(node, 0, MTF_ACT_NONE);
+    const int per_channel = w->q_count > 1;
+    MTF_ENSURE(m, out_depth <= w->dims[w->ndims - 2] && (int64_t)out_depth * depth <= mtf_arith_count(w),
                MTF_ERR_SHAPE, "%d outputs but %d weight rows", out_depth, w->dims[w->ndims - 2]);
-    MTF_ENSURE(m, (int64_t)batches * depth <= mtf_elements(in) && (bias == NULL || mtf_elements(bias) >= out_depth),
+    MTF_ENSURE(m, (int64_t)batches * depth <= mtf_arith_count(in) &&
+                      (bias == NULL || mtf_arith_count(bias) >= out_depth),
                MTF_ERR_SHAPE, "input or bias too small");
+    MTF_ENSURE(m, (is_float || in->dtype == MTF_INT8) && w->dtype == in->dtype && out->dtype == in->dtype &&
+                      (bias == NULL || bias->dtype == (is_float ? MTF_FLOAT32 : MTF_INT32)) &&
+                      mtf_opt_u8(node, 1, 0) == 0 && depth <= FC_MAX_DEPTH && out_depth <= FC_MAX_DEPTH && (is_float ? activation <= MTF_ACT_RELU6 :
+                      w->q_count >= 1 && in->q_count >= 1 && out->q_count >= 1 &&
+                      (!per_channel || (w->q_dim == 0 && w->q_count == w->dims[0] && w->q_count >= out_depth))),
+               MTF_ERR_UNSUPPORTED_TYPE, "unsupported types, weights format, activation, quantization or depth");
 
-    fc_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    fc_data_t *d = mtf_alloc_persistent(m, sizeof *d + (is_float ? 0 : sizeof(fc_chan_t) * (size_t)out_depth));
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
     mtf_node_set_data(node, d);
@@ -111,19 +118,13 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
         d->bias = bias != NULL ? bias->data : NULL;
         d->kept = 1;
     }
-    const int activation = mtf_opt_i8(node, 0, MTF_ACT_NONE);
     if (is_float) {
-        MTF_ENSURE(m, activation <= MTF_ACT_RELU6, MTF_ERR_UNSUPPORTED_TYPE, "fused activation");
         mtf_activation_range_float(activation, &d->act.f[0], &d->act.f[1]);
         return MTF_OK;
     }
 
-    const int per_channel = w->q_count > 1;
-    MTF_ENSURE(m, w->q_count >= 1 && in->q_count >= 1 && out->q_count >= 1 &&
-                      (!per_channel || (w->q_dim == 0 && w->q_count == w->dims[0] && w->q_count >= out_depth)),
-               MTF_ERR_UNSUPPORTED_TYPE, "bad int8 quantization");
-    MTF_ENSURE(m, in->zero_point >= -128 && in->zero_point <= 127 && out->zero_point >= -128 &&
-                      out->zero_point <= 127 && w->zero_point >= -128 && w->zero_point <= 127,
+    MTF_ENSURE(m, (uint32_t)in->zero_point + 128u <= 255u && (uint32_t)out->zero_point + 128u <= 255u &&
+                      (uint32_t)w->zero_point + 128u <= 255u,
                MTF_ERR_BAD_MODEL, "int8 zero point out of range");
     d->in_offset = -in->zero_point;
     /* TFLite Micro applies the weight offset only with per-tensor weights. */
@@ -131,15 +132,11 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
     d->out_offset = out->zero_point;
     MTF_TRY(mtf_activation_range_quantized(m, activation, out, &d->act.i[0], &d->act.i[1]));
     d->narrow = d->act.i[0] > -128 || d->act.i[1] < 127;
-    fc_chan_t *q = mtf_alloc_persistent(m, sizeof(fc_chan_t) * (size_t)(out_depth ? out_depth : 1));
-    if (q == NULL)
-        return MTF_ERR_ARENA_TOO_SMALL;
-    d->chan = q;
-    d->fast = d->kept;
+    fc_chan_t *q = d->chan;
+    /* The fast form needs constant weights and bias, and weights without an offset (as
+     * converters write them); anything else takes the reference path. */
+    d->fast = d->kept && d->w_offset == 0;
     const int8_t *wd = (const int8_t *)w->data;
-    /* |x| <= 128 and |x + x_offset| <= 255 bound |accumulator| for the fast form. With
-     * depth <= 2^16 the two sums below stay under 2^31 + 2^30 (no uint32 wrap). */
-    const uint32_t row_bound = 255u * (uint32_t)(d->w_offset < 0 ? -d->w_offset : d->w_offset) * (uint32_t)depth;
     for (int32_t c = 0; c < out_depth; c++, q++) {
         /* Both TFLite Micro paths compute input_scale * weight_scale / output_scale in double. */
         const double product = (double)in->scale * (double)mtf_tensor_scale(w, per_channel * c);
@@ -147,12 +144,15 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
         MTF_ENSURE(m, per_channel || bias == NULL || fabs(product - (double)bias->scale) / out_scale <= 0.02,
                    MTF_ERR_BAD_MODEL, "bias scale does not match");
         int shift;
-        mtf_quantize_multiplier(product / out_scale, &q->m2, &shift);
-        q->sh = shift;
+        int32_t mult;
+        mtf_quantize_multiplier(product / out_scale, &mult, &shift);
+        /* Both forms keep 2*M mod 2^32 and -shift (M < 2^31: the reference path halves m2 back). */
+        q->m2 = (int32_t)(2u * (uint32_t)mult);
+        q->sh = -shift;
         if (!d->kept)
-            continue; /* eval folds the bias and takes the reference requantization */
+            continue; /* eval folds the bias in the reference path */
         int32_t sum = 0;
-        uint32_t bound = row_bound;
+        uint32_t bound = 0; /* |x| <= 128: bounds |sum(w*x)|, at most 2^30 (depth <= 2^16) */
         for (int32_t k = 0; k < depth; k++) {
             int32_t v = *wd++;
             sum += v;
@@ -163,16 +163,10 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
             f += (uint32_t)mtf_load_i32(bias->data + 4 * c);
         q->fold = (int32_t)f;
         uint32_t abs_fold = q->fold < 0 ? 0u - f : f;
-        if (shift > -1 || shift < -20 || q->m2 < (1 << 30) || bound > (1u << 30) || abs_fold > (1u << 30) - bound)
+        if (shift > -1 || shift < -20 || mult < (1 << 30) || abs_fold > (1u << 30) - bound)
             d->fast = 0;
-    }
-    /* One form for the whole node. */
-    for (int32_t c = 0; d->fast && c < out_depth; c++) {
-        q = &d->chan[c];
-        int right = -q->sh;
-        q->sh = right;
-        q->hi = (int32_t)((1u << (right - 1)) + (uint32_t)d->out_offset * (1u << right));
-        q->m2 = (int32_t)(2u * (uint32_t)q->m2);
+        else
+            q->hi = (int32_t)((1u << (-shift - 1)) + (uint32_t)d->out_offset * (1u << -shift));
     }
     return MTF_OK;
 }
@@ -198,7 +192,6 @@ static mtf_status_t fc_prepare(mtf_model_t *m, mtf_node_t *node)
     "it mi\n\t"                                        \
     "vmovmi.f32 " v ", " bound "\n\t"
 #define FC_FLO(v) FC_FCLAMP(v, v, "%[lo]", "%[lo]")
-#define FC_FHI(v) FC_FCLAMP(v, "%[hi]", v, "%[hi]")
 #else
 #define FC_VFP 0
 #endif
@@ -223,16 +216,15 @@ static inline float fc_fmac(float acc, float a, float b)
  * firmware place them; VLDM faults on unaligned addresses even where LDR does
  * not): VLDM loads four floats of x and of each row a turn, VMLA rounds the
  * product, then the sum (TFLite's order, no fused multiply-add), then bias
- * and clamp (min(max(v, lo), hi) in TFLite's argument order; a bound is
- * skipped when it is infinite, where it changes nothing).
+ * and max(v, lo) in TFLite's argument order (skipped when lo is not finite,
+ * where it changes nothing); the caller applies hi (RELU6 and RELU_N1_TO_1 only).
  */
 static MTF_NOINLINE void fc_fblocks(const fc_data_t *d, const uint8_t *x, const uint8_t *w, const uint8_t *bias,
                                     float *o, int32_t blocks)
 {
     const int32_t depth = d->depth;
-    const float lo = d->act.f[0], hi = d->act.f[1], zero = 0.0f;
-    /* Bit 0: lo is finite, bit 1: hi is (an infinite or NaN bound never changes v). */
-    const int32_t on = (lo >= -3.4e38f) | (hi <= 3.4e38f) << 1;
+    const float lo = d->act.f[0], zero = 0.0f;
+    const int32_t on = lo >= -3.4e38f; /* an infinite or NaN bound never changes v */
     const uint8_t *xp, *w1, *w2, *w3;
     int32_t n;
     __asm__ volatile("0:\n\t"
@@ -265,85 +257,50 @@ static MTF_NOINLINE void fc_fblocks(const fc_data_t *d, const uint8_t *x, const 
                      "vadd.f32 s9, s9, s1\n\t"
                      "vadd.f32 s10, s10, s2\n\t"
                      "vadd.f32 s11, s11, s3\n\t"
-                     "lsls %[n], %[on], #31\n\t"
-                     "bpl 5f\n\t"
+                     "cmp %[on], #0\n\t"
+                     "beq 5f\n\t"
                      FC_FLO("s8") FC_FLO("s9") FC_FLO("s10") FC_FLO("s11")
                      "5:\n\t"
-                     "lsls %[n], %[on], #30\n\t"
-                     "bpl 6f\n\t"
-                     FC_FHI("s8") FC_FHI("s9") FC_FHI("s10") FC_FHI("s11")
-                     "6:\n\t"
                      "vstmia %[o]!, {s8-s11}\n\t"
                      "mov %[w], %[w3]\n\t"
                      "subs %[blocks], %[blocks], #1\n\t"
                      "bne 0b"
                      : [w] "+r"(w), [bias] "+r"(bias), [o] "+r"(o), [xp] "=&r"(xp), [w1] "=&r"(w1), [w2] "=&r"(w2),
                        [w3] "=&r"(w3), [n] "=&r"(n), [blocks] "+r"(blocks)
-                     : [x] "r"(x), [depth] "r"(depth), [lo] "t"(lo), [hi] "t"(hi), [zero] "t"(zero),
+                     : [x] "r"(x), [depth] "r"(depth), [lo] "t"(lo), [zero] "t"(zero),
                        [on] "r"(on)
                      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "cc", "memory");
 }
 #endif
 
-/* One float row against x, summed in order from 0.0f (VLDM as above when aligned). */
-static inline float fc_fdot1(const uint8_t *x, const uint8_t *w, int32_t depth, int aligned)
-{
-    float v = 0.0f;
-#if FC_VFP
-    if (aligned) {
-        int32_t n;
-        __asm__ volatile("lsrs %[n], %[depth], #2\n\t"
-                         "beq 2f\n"
-                         "1:\n\t"
-                         "vldmia %[x]!, {s0-s3}\n\t"
-                         FC_FROW4(w, "%[v]")
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b\n"
-                         "2:\n\t"
-                         "ands %[n], %[depth], #3\n\t"
-                         "beq 4f\n"
-                         "3:\n\t"
-                         "vldmia %[x]!, {s0}\n\t"
-                         FC_FROW1(w, "%[v]")
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 3b\n"
-                         "4:"
-                         : [x] "+r"(x), [w] "+r"(w), [n] "=&r"(n), [v] "+t"(v)
-                         : [depth] "r"(depth)
-                         : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "cc", "memory");
-        return v;
-    }
-#else
-    (void)aligned;
-#endif
-    for (int32_t k = 0; k < depth; k++)
-        v = fc_fmac(v, mtf_load_f32(x + 4 * k), mtf_load_f32(w + 4 * k));
-    return v;
-}
-
 static MTF_NOINLINE mtf_status_t fc_eval_float(const fc_data_t *d)
 {
     const int32_t depth = d->depth;
     const uint8_t *x = *d->in_ref, *bias = d->bias;
+    const float lo = d->act.f[0], hi = d->act.f[1];
     float *o = (float *)(void *)*d->out_ref;
-    for (int32_t b = 0; b < d->batches; b++, x += (size_t)4 * depth) {
+    for (int32_t b = 0; b < d->batches; b++, x += (size_t)4 * depth, o += d->out_depth) {
         int32_t c = 0;
-        const int aligned = (((uintptr_t)x | (uintptr_t)d->weights | (uintptr_t)bias | (uintptr_t)o) & 3) == 0;
 #if FC_VFP
-        if (d->out_depth >= 4 && bias && aligned) {
+        if (d->out_depth >= 4 && bias &&
+            (((uintptr_t)x | (uintptr_t)d->weights | (uintptr_t)bias | (uintptr_t)o) & 3) == 0) {
             c = d->out_depth & ~3;
             fc_fblocks(d, x, d->weights, bias, o, c >> 2);
-            o += c;
         }
 #endif
         for (; c < d->out_depth; c++) {
-            float v = fc_fdot1(x, d->weights + (size_t)4 * c * depth, depth, aligned);
+            /* The rows after the blocks (and unaligned nodes): summed in order from 0.0f. */
+            const uint8_t *w = d->weights + (size_t)4 * c * depth;
+            float v = 0.0f;
+            for (int32_t k = 0; k < depth; k++)
+                v = fc_fmac(v, mtf_load_f32(x + 4 * k), mtf_load_f32(w + 4 * k));
             v += bias ? mtf_load_f32(bias + 4 * c) : 0.0f;
-            /* min(max(v, lo), hi) in TFLite's argument order: NaN passes through. */
-            v = v < d->act.f[0] ? d->act.f[0] : v;
-            v = d->act.f[1] < v ? d->act.f[1] : v;
-            *o++ = v;
+            o[c] = v < lo ? lo : v;
         }
+        /* min(max(v, lo), hi) in TFLite's argument order (NaN passes through); hi
+         * last, for every output, where it is finite (RELU6, RELU_N1_TO_1). */
+        for (c = 0; c < d->out_depth && hi <= 3.4e38f; c++)
+            o[c] = hi < o[c] ? hi : o[c];
     }
     return MTF_OK;
 }
@@ -404,6 +361,8 @@ static MTF_NOINLINE mtf_status_t fc_eval_float(const fc_data_t *d)
     } while (0)
 #endif
 
+#if !FC_ASM
+/* One row against x (the rows after the blocks of four). */
 static MTF_NOINLINE int32_t dot_i8(const int8_t *w, const int8_t *x, int32_t n)
 {
     int32_t acc = 0;
@@ -429,12 +388,13 @@ static MTF_NOINLINE int32_t dot_i8(const int8_t *w, const int8_t *x, int32_t n)
         acc += w[k] * x[k];
     return acc;
 }
+#endif
 
-/* Rows w, w + n, w + 2n, w + 3n against x, each plus init: acc[0..3]. */
-static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, uint32_t init, int32_t acc[4])
+/* Rows w, w + n, w + 2n, w + 3n against x: acc[0..3]. */
+static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, int32_t acc[4])
 {
     const int8_t *w0 = w, *w1 = w + n, *w2 = w1 + n, *w3 = w2 + n;
-    int32_t a0 = (int32_t)init, a1 = a0, a2 = a0, a3 = a0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     int32_t k = 0;
 #if MTF_DSP
     for (; k + 4 <= n; k += 4) {
@@ -460,7 +420,7 @@ static inline void dot4_i8(const int8_t *w, const int8_t *x, int32_t n, uint32_t
     acc[3] = a3;
 }
 
-/* The fast form of the requantization (see fc_chan_t); sum is sum(w*x) + the weight-offset term. */
+/* The fast form of the requantization (see fc_chan_t); sum is sum(w*x). */
 static inline int32_t fc_requant(const fc_chan_t *q, int32_t sum)
 {
     int32_t acc = (int32_t)((uint32_t)sum + (uint32_t)q->fold);
@@ -487,7 +447,7 @@ static inline void fc_store(const fc_data_t *d, int narrow, int8_t *o, int32_t v
 
 /* Every output channel of one batch: four rows at a time, then one at a time
  * (o: restrict, so that the stores do not make the compiler reload d and q). */
-static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t row, int8_t *restrict o)
+static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, int8_t *restrict o)
 {
     const int32_t depth = d->depth;
     const int8_t *w = (const int8_t *)d->weights;
@@ -511,7 +471,7 @@ static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t r
                          "add %[w1], %[w0], %[t]\n\t"
                          "add %[w2], %[w1], %[t]\n\t"
                          "add %[w3], %[w2], %[t]\n\t"
-                         "ldr %[a0], %[rowm]\n\t"
+                         "movs %[a0], #0\n\t"
                          "mov %[a1], %[a0]\n\t"
                          "mov %[a2], %[a0]\n\t"
                          "mov %[a3], %[a0]\n\t"
@@ -551,7 +511,7 @@ static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t r
                            [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t),
                            [t2] "=&r"(t2), [x02] "=&r"(x02), [x13] "=&r"(x13), [qm] "+m"(q), [om] "+m"(oo),
                            [nm] "+m"(blocks)
-                         : [end] "r"(end), [tail] "m"(tail), [dm] "m"(depth), [rowm] "m"(row), [xm] "m"(x)
+                         : [end] "r"(end), [tail] "m"(tail), [dm] "m"(depth), [xm] "m"(x)
                          : "cc", "memory");
         w = w0;
         o = oo;
@@ -559,7 +519,7 @@ static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t r
 #else
     for (int32_t i = d->out_depth >> 2; i > 0; i--) {
         int32_t acc[4];
-        dot4_i8(w, x, depth, row, acc);
+        dot4_i8(w, x, depth, acc);
         int32_t v0 = fc_requant(q, acc[0]), v1 = fc_requant(q + 1, acc[1]);
         int32_t v2 = fc_requant(q + 2, acc[2]), v3 = fc_requant(q + 3, acc[3]);
         fc_store(d, narrow, o, v0);
@@ -572,19 +532,19 @@ static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t r
 #if FC_ASM
     int32_t rows = d->out_depth & 3;
     if (rows > 0) {
-        /* The last rows one at a time, eight bytes a turn, then the byte tail. */
+        /* The last rows one at a time, four bytes a turn, then the byte tail. */
         const int8_t *xp;
-        const int8_t *const end = x + (depth & ~7);
-        const int32_t tail = depth & 7;
+        const int8_t *const end = x + (depth & ~3);
+        const int32_t tail = depth & 3;
         int32_t acc, t, t2, t3, t4;
         int8_t *oo = o;
         __asm__ volatile("0:\n\t"
                          "ldr %[x], %[xm]\n\t"
-                         "ldr %[acc], %[rowm]\n\t"
+                         "movs %[acc], #0\n\t"
                          "cmp %[x], %[end]\n\t"
                          "beq 2f\n"
                          "1:\n\t"
-                         FC_WORD1 FC_WORD1
+                         FC_WORD1
                          "cmp %[x], %[end]\n\t"
                          "bne 1b\n"
                          "2:\n\t"
@@ -614,17 +574,17 @@ static MTF_NOINLINE void fc_rows(const fc_data_t *d, const int8_t *x, uint32_t r
                          "bne 0b"
                          : [w] "+r"(w), [q] "+r"(q), [o] "+r"(oo), [x] "=&r"(xp), [acc] "=&r"(acc), [t] "=&r"(t),
                            [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [nm] "+m"(rows)
-                         : [end] "r"(end), [tail] "m"(tail), [rowm] "m"(row), [xm] "m"(x)
+                         : [end] "r"(end), [tail] "m"(tail), [xm] "m"(x)
                          : "cc", "memory");
     }
 #else
     for (int32_t i = d->out_depth & 3; i > 0; i--, w += depth)
-        fc_store(d, narrow, o++, fc_requant(q++, (int32_t)((uint32_t)dot_i8(w, x, depth) + row)));
+        fc_store(d, narrow, o++, fc_requant(q++, dot_i8(w, x, depth)));
 #endif
 }
 
 /* Depth 1 (a scalar input per batch): every channel in one loop, no dot product. */
-static MTF_NOINLINE void fc_depth1(const fc_data_t *d, int32_t xv, uint32_t row, int8_t *restrict o)
+static MTF_NOINLINE void fc_depth1(const fc_data_t *d, int32_t xv, int8_t *restrict o)
 {
     const int8_t *w = (const int8_t *)d->weights;
     const fc_chan_t *q = d->chan;
@@ -638,7 +598,7 @@ static MTF_NOINLINE void fc_depth1(const fc_data_t *d, int32_t xv, uint32_t row,
     __asm__ volatile("1:\n\t"
                      "ldrsb %[t], [%[w]], #1\n\t"
                      "ldrd %[f], %[m2], [%[q]], #8\n\t"
-                     "mla %[acc], %[t], %[xv], %[row]\n\t"
+                     "mul %[acc], %[t], %[xv]\n\t"
                      "add %[acc], %[acc], %[f]\n\t"
                      "ldrd %[f], %[sh], [%[q]], #8\n\t"
                      "add %[f], %[f], %[acc]\n\t"
@@ -652,59 +612,38 @@ static MTF_NOINLINE void fc_depth1(const fc_data_t *d, int32_t xv, uint32_t row,
                      "bne 1b"
                      : [w] "+r"(w), [q] "+r"(q), [o] "+r"(p), [n] "+r"(n), [t] "=&r"(t), [f] "=&r"(f),
                        [m2] "=&r"(m2), [sh] "=&r"(sh), [acc] "=&r"(acc)
-                     : [xv] "r"(xv), [row] "r"(row)
+                     : [xv] "r"(xv)
                      : "cc", "memory");
 #else
     const int narrow = d->narrow;
     for (; n > 0; n--, q++)
-        fc_store(d, narrow, o++, fc_requant(q, (int32_t)((uint32_t)(*w++ * xv) + row)));
+        fc_store(d, narrow, o++, fc_requant(q, *w++ * xv));
 #endif
-}
-
-/* The weight-offset term of one batch: w_offset * (sum(x) + x_offset * depth). */
-static uint32_t fc_row_term(const fc_data_t *d, const int8_t *x)
-{
-    int32_t sx = 0;
-    for (int32_t k = 0; k < d->depth; k++)
-        sx += x[k];
-    return (uint32_t)d->w_offset * ((uint32_t)sx + (uint32_t)d->in_offset * (uint32_t)d->depth);
 }
 
 /*
  * The reference path, for nodes the fast form does not cover (non-constant
- * weights or bias, left shifts, hostile scales or sums): one channel at a
- * time, TFLite's MultiplyByQuantizedMultiplier as it is written.
+ * weights or bias, weight offsets, left shifts, hostile scales or sums): one
+ * channel at a time, TFLite's sum of (w + w_offset) * (x + x_offset) plus bias
+ * (uint32: wraps as TFLite's int32 does) and MultiplyByQuantizedMultiplier.
  */
-static MTF_NOINLINE mtf_status_t fc_eval_i8_ref(const fc_data_t *d)
+static MTF_NOINLINE void fc_ref_rows(const fc_data_t *d, const int8_t *x, int8_t *o)
 {
-    const int32_t depth = d->depth;
-    const int8_t *x = (const int8_t *)*d->in_ref;
-    int8_t *o = (int8_t *)*d->out_ref;
-    for (int32_t b = 0; b < d->batches; b++, x += depth) {
-        uint32_t row = fc_row_term(d, x);
-        const int8_t *wr = (const int8_t *)d->weights;
-        const fc_chan_t *q = d->chan;
-        for (int32_t c = 0; c < d->out_depth; c++, q++, wr += depth) {
-            uint32_t acc = (uint32_t)dot_i8(wr, x, depth) + row;
-            if (d->kept) {
-                acc += (uint32_t)q->fold;
-            } else {
-                /* Weights or bias change between invokes: fold them here. */
-                int32_t sw = 0;
-                for (int32_t k = 0; k < depth; k++)
-                    sw += wr[k];
-                acc += (uint32_t)d->in_offset * (uint32_t)sw +
-                       (d->bias ? (uint32_t)mtf_load_i32(d->bias + 4 * c) : 0u);
-            }
-            fc_store(d, 1, o++, mtf_mul_by_qm((int32_t)acc, q->m2, q->sh) + d->out_offset);
-        }
+    const int8_t *wr = (const int8_t *)d->weights;
+    const fc_chan_t *q = d->chan;
+    for (int32_t c = 0; c < d->out_depth; c++, q++) {
+        uint32_t acc = d->bias ? (uint32_t)mtf_load_i32(d->bias + 4 * c) : 0u;
+        for (int32_t k = 0; k < d->depth; k++)
+            acc += (uint32_t)((*wr++ + d->w_offset) * (x[k] + d->in_offset));
+        int32_t v = mtf_arith_mul_by_qm((int32_t)acc, (int32_t)((uint32_t)q->m2 >> 1), -q->sh) + d->out_offset;
+        /* With the assembly, the caller's fc_clamp applies a narrower activation. */
+        fc_store(d, !FC_ASM, o++, v);
     }
-    return MTF_OK;
 }
 
 #if FC_ASM
 /* The assembly saturates to int8 only: a fused activation that clamps tighter is applied here. */
-static MTF_NOINLINE void fc_clamp(const fc_data_t *d, int8_t *o)
+static void fc_clamp(const fc_data_t *d, int8_t *o)
 {
     for (int32_t n = 0; n < d->out_depth; n++)
         fc_store(d, 1, o + n, o[n]);
@@ -713,17 +652,16 @@ static MTF_NOINLINE void fc_clamp(const fc_data_t *d, int8_t *o)
 
 static inline mtf_status_t fc_eval_i8(const fc_data_t *d)
 {
-    if (!d->fast)
-        return fc_eval_i8_ref(d);
     const int32_t depth = d->depth;
     const int8_t *x = (const int8_t *)*d->in_ref;
     int8_t *o = (int8_t *)*d->out_ref;
     for (int32_t b = d->batches; b > 0; b--, x += depth, o += d->out_depth) {
-        uint32_t row = d->w_offset != 0 ? fc_row_term(d, x) : 0;
-        if (depth == 1)
-            fc_depth1(d, *x, row, o);
+        if (!d->fast)
+            fc_ref_rows(d, x, o);
+        else if (depth == 1)
+            fc_depth1(d, *x, o);
         else
-            fc_rows(d, x, row, o);
+            fc_rows(d, x, o);
 #if FC_ASM
         if (d->narrow)
             fc_clamp(d, o);

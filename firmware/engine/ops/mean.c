@@ -17,6 +17,7 @@
  */
 #include "mtf_activation.h"
 #include "mtf_quant.h"
+#include "mtf_slices.h"
 
 /* ReducerOptions field (schema.fbs). */
 enum { OPT_KEEP_DIMS = 0 };
@@ -79,9 +80,9 @@ static mtf_status_t mean_prepare(mtf_model_t *m, mtf_node_t *node)
         if (!is_reduced(red, i) || keep_dims)
             want[n_want++] = is_reduced(red, i) ? 1 : input->dims[i];
     }
-    int shape_ok = output->ndims == n_want && memcmp(output->dims, want, sizeof(int32_t) * (size_t)n_want) == 0;
-    shape_ok |= n_want == 0 && output->ndims == 1 && output->dims[0] == 1;
-    MTF_ENSURE(m, shape_ok, MTF_ERR_SHAPE, "wrong output shape");
+    if (n_want == 0 && output->ndims == 1)
+        want[n_want++] = 1;
+    MTF_TRY(mtf_move_shape(m, output, want, n_want));
     /* Kept axes, then reduced axes, each in input order; an axis contiguous
      * with the previous one of its kind (previous stride = this stride * this
      * size) merges into it. Axes of size 1 are dropped: they move nothing. */

@@ -48,10 +48,10 @@ static mtf_status_t pad_prepare(mtf_model_t *m, mtf_node_t *node)
     }
     for (int i = 0; i < nd; i++) {
         int32_t lo = p[2 * i], hi = p[2 * i + 1];
-        MTF_ENSURE(m, lo >= 0 && hi >= 0, MTF_ERR_UNSUPPORTED_TYPE, "negative padding on axis %d", i);
+        MTF_ENSURE(m, lo >= 0 && hi >= 0, MTF_ERR_UNSUPPORTED_TYPE, "negative padding");
         /* In 64 bits: hostile paddings near INT32_MAX must not overflow the check. */
         MTF_ENSURE(m, (int64_t)in->dims[i] + lo + hi == out->dims[i], MTF_ERR_SHAPE,
-                   "output dim %d disagrees with paddings", i);
+                   "output shape disagrees with paddings");
     }
 
     pad_data_t *d = mtf_alloc_persistent(m, sizeof *d);

@@ -35,12 +35,13 @@ static mtf_status_t quantize_prepare(mtf_model_t *m, mtf_node_t *node)
     mtf_tensor_t *t[2];
     MTF_TRY(mtf_arith_unary(m, node, t));
     const mtf_tensor_t *in = t[0], *out = t[1];
-    MTF_ENSURE(m, out->q_count == 1, MTF_ERR_UNSUPPORTED_TYPE, "output needs one scale");
     int from_float = in->dtype == MTF_FLOAT32;
     int ok = 0;
     for (size_t i = 0; i < sizeof pairs; i++)
         ok |= pairs[i] == (in->dtype << 4 | out->dtype);
-    MTF_ENSURE(m, ok && (from_float || in->q_count >= 1), MTF_ERR_UNSUPPORTED_TYPE, "unsupported types");
+    /* One failure site: the type pair, or the quantization (one output scale, an input scale). */
+    MTF_ENSURE(m, ok && out->q_count == 1 && (from_float || in->q_count >= 1), MTF_ERR_UNSUPPORTED_TYPE,
+               "unsupported types or quantization");
     quantize_data_t *d = mtf_alloc_persistent(m, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;

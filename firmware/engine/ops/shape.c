@@ -10,14 +10,12 @@
 
 static mtf_status_t shape_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs 1 input and 1 output");
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, in != NULL && out != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
+    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1 && in != NULL && out != NULL,
+               MTF_ERR_BAD_MODEL, "needs 1 input and 1 output");
     MTF_ENSURE(m, out->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "output must be int32");
-    MTF_ENSURE(m, out->ndims == 1 && out->dims[0] == in->ndims, MTF_ERR_SHAPE, "output must hold %d values",
-               in->ndims);
+    MTF_ENSURE(m, out->ndims == 1 && out->dims[0] == in->ndims, MTF_ERR_SHAPE, "output must hold one value per dim");
     return MTF_OK;
 }
 

@@ -28,13 +28,13 @@ static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
     if (sizes == NULL || (sizes->flags & MTF_TENSOR_CONST) == 0)
         return MTF_OK;
     MTF_ENSURE(m, sizes->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "size_splits must be int32");
-    MTF_ENSURE(m, sizes->ndims == 1 && sizes->dims[0] == n, MTF_ERR_SHAPE, "size_splits must hold %d values", n);
+    MTF_ENSURE(m, sizes->ndims == 1 && sizes->dims[0] == n, MTF_ERR_SHAPE, "size_splits has the wrong length");
     int unknown = 0;
     for (int i = 0; i < n; i++) {
         int32_t v = mtf_load_i32(sizes->data + 4 * i); /* model bytes: maybe unaligned */
         unknown += v == -1;
         MTF_ENSURE(m, v == -1 || v == mtf_node_output(m, node, i)->dims[axis], MTF_ERR_SHAPE,
-                   "size_splits[%d] disagrees with output", i);
+                   "size_splits disagrees with outputs");
     }
     MTF_ENSURE(m, unknown <= 1, MTF_ERR_BAD_MODEL, "size_splits has several -1");
     return MTF_OK;

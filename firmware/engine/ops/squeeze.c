@@ -31,7 +31,7 @@ static mtf_status_t squeeze_prepare(mtf_model_t *m, mtf_node_t *node)
         drop[k] = count <= 0 && in->dims[k] == 1;
     for (int i = 0; i < count; i++) {
         int32_t k = list[i] < 0 ? list[i] + dims : list[i];
-        MTF_ENSURE(m, k >= 0 && k < dims && in->dims[k] == 1, MTF_ERR_SHAPE, "cannot squeeze dim %d", list[i]);
+        MTF_ENSURE(m, k >= 0 && k < dims && in->dims[k] == 1, MTF_ERR_SHAPE, "cannot squeeze a dim");
         drop[k] = 1;
     }
     int32_t want[MTF_MAX_DIMS];

@@ -80,15 +80,15 @@ static mtf_status_t ss_prepare(mtf_model_t *m, mtf_node_t *node)
         if (i < 0)
             continue;
         int32_t n = in->dims[i], stride = v[2][i];
-        MTF_ENSURE(m, stride != 0, MTF_ERR_BAD_MODEL, "stride of axis %d is 0", i);
-        MTF_ENSURE(m, n > 0, MTF_ERR_SHAPE, "axis %d is empty", i);
+        MTF_ENSURE(m, stride != 0, MTF_ERR_BAD_MODEL, "stride of 0");
+        MTF_ENSURE(m, n > 0, MTF_ERR_SHAPE, "empty axis");
         pitch /= n;
         int32_t lo = stride > 0 ? 0 : -1;
         int32_t s = ss_index(v[0][i], (begin_mask >> i) & 1, stride > 0, lo, n);
         int32_t e = ss_index(v[1][i], (end_mask >> i) & 1, stride < 0, lo, n);
         int32_t count;
         if ((shrink_mask >> i) & 1) {
-            MTF_ENSURE(m, stride > 0 && s < n, MTF_ERR_SHAPE, "shrunk axis %d index out of range", i);
+            MTF_ENSURE(m, stride > 0 && s < n, MTF_ERR_SHAPE, "shrunk axis index out of range");
             count = 1;
         } else {
             /* float division and ceil, as TFLite Micro computes the expected length */

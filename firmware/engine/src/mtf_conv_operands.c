@@ -15,11 +15,12 @@ mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, const
     const int32_t stride_h = geo[MTF_GEO_STRIDE_H], stride_w = geo[MTF_GEO_STRIDE_W];
     const int32_t dil_h = geo[MTF_GEO_DILATION_H], dil_w = geo[MTF_GEO_DILATION_W];
     const int32_t filter_h = geo[MTF_GEO_FILTER_H], filter_w = geo[MTF_GEO_FILTER_W];
-    /* The window is stored in int16. A span (dilated filter) up to 32767 also
-     * bounds the padding: SAME pads less than the span, VALID pads nothing. */
-    MTF_ENSURE(m,
-               stride_h <= 32767 && stride_w <= 32767 && (int64_t)(filter_h - 1) * dil_h < 32767 &&
-                   (int64_t)(filter_w - 1) * dil_w < 32767,
+    /* The window is stored in int16: every value up to 32767 (their OR, as
+     * all are positive), which also keeps (size - 1) * dilation below 2^30.
+     * A span (dilated filter) up to 32767 also bounds the padding: SAME pads
+     * less than the span, VALID pads nothing. */
+    const uint32_t all = (uint32_t)(stride_h | stride_w | dil_h | dil_w | filter_h | filter_w);
+    MTF_ENSURE(m, all <= 32767 && (filter_h - 1) * dil_h < 32767 && (filter_w - 1) * dil_w < 32767,
                MTF_ERR_UNSUPPORTED_TYPE, "stride or window span above 32767");
     int32_t want_h = mtf_out_size(padding, in_h, filter_h, stride_h, dil_h);
     int32_t want_w = mtf_out_size(padding, in_w, filter_w, stride_w, dil_w);
@@ -27,12 +28,16 @@ mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, const
     MTF_ENSURE(m, out_h == want_h && out_w == want_w, MTF_ERR_SHAPE, "output size does not match padding and strides");
     /* Bounds that keep the window arithmetic of eval (origins, clipping,
      * dilated steps through the input) inside int32; real models are orders
-     * of magnitude below them, hostile ones must not make it undefined. */
-    const int64_t limit = (int64_t)1 << 28;
-    const int64_t span_h = (int64_t)(out_h - 1) * stride_h + (int64_t)(filter_h - 1) * dil_h + 1;
-    const int64_t span_w = (int64_t)(out_w - 1) * stride_w + (int64_t)(filter_w - 1) * dil_w + 1;
-    MTF_ENSURE(m, span_h <= limit && span_w <= limit && in_h <= limit && in_w <= limit, MTF_ERR_UNSUPPORTED_TYPE,
-               "window geometry too large");
+     * of magnitude below them, hostile ones must not make it undefined.
+     * The span less one is (out - 1) * stride (below in, by the output size
+     * just checked) plus (filter - 1) * dilation (below 32767): uint32 holds
+     * it exactly once in <= 2^28, and beyond that the test fails anyway. */
+    const uint32_t limit = 1u << 28;
+    MTF_ENSURE(m,
+               (uint32_t)in_h <= limit && (uint32_t)in_w <= limit &&
+                   (uint32_t)(out_h - 1) * (uint32_t)stride_h + (uint32_t)((filter_h - 1) * dil_h) < limit &&
+                   (uint32_t)(out_w - 1) * (uint32_t)stride_w + (uint32_t)((filter_w - 1) * dil_w) < limit,
+               MTF_ERR_UNSUPPORTED_TYPE, "window geometry too large");
     int32_t offset;
     w->stride_h = (int16_t)stride_h;
     w->stride_w = (int16_t)stride_w;
@@ -45,16 +50,34 @@ mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, const
     return MTF_OK;
 }
 
+void mtf_window_clip(int32_t origin, int32_t dilation, int32_t k_size, int32_t in_size, int32_t *start,
+                     int32_t *end)
+{
+    int32_t s, e;
+    int32_t left = in_size - origin; /* input positions at or after the origin */
+    if (dilation == 1) { /* the usual case, without divisions */
+        s = origin < 0 ? -origin : 0;
+        e = left > 0 ? left : 0;
+    } else {
+        s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+        e = left > 0 ? (left + dilation - 1) / dilation : 0;
+    }
+    if (e > k_size)
+        e = k_size;
+    if (e < s)
+        e = s;
+    *start = s;
+    *end = e;
+}
+
 mtf_status_t mtf_check_act_output(mtf_model_t *m, int activation, const mtf_tensor_t *output)
 {
-    MTF_ENSURE(m, output->zero_point >= -128 && output->zero_point <= 127, MTF_ERR_UNSUPPORTED_TYPE,
-               "output zero point outside the int8 range");
-    if (activation != MTF_ACT_NONE) {
-        /* Hostile models only: a real int8 scale is far above 6 / 2^30. */
-        const float six = 6.0f / output->scale;
-        MTF_ENSURE(m, six > -1.0e9f && six < 1.0e9f, MTF_ERR_UNSUPPORTED_TYPE,
-                   "output scale too small for a fused activation");
-    }
+    /* The scale: hostile models only, a real int8 scale is far above 6 / 2^30. */
+    const float six = 6.0f / output->scale;
+    MTF_ENSURE(m,
+               output->zero_point >= -128 && output->zero_point <= 127 &&
+                   (activation == MTF_ACT_NONE || (six > -1.0e9f && six < 1.0e9f)),
+               MTF_ERR_UNSUPPORTED_TYPE, "output zero point outside int8, or scale too small for the activation");
     return MTF_OK;
 }
 
@@ -171,8 +194,9 @@ mtf_status_t mtf_conv_prepare(mtf_model_t *m, mtf_node_t *node, int depthwise)
         const uint32_t mag = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
         max_bias = mag > max_bias ? mag : max_bias;
     }
-    int64_t taps = (int64_t)w->filter_h * w->filter_w; /* both <= 2^28 (mtf_window_init) */
-    taps = taps < 32768 && !depthwise ? taps * depth : taps;
+    int32_t taps = w->filter_h * w->filter_w; /* both <= 32767 (mtf_window_init) */
+    if (!depthwise && taps < 32768)
+        taps = depth < 32768 ? taps * depth : 32768;
     q->fast = fast && taps < 32768 && max_bias < (1u << 30) - 32768u * (uint32_t)taps;
     mtf_node_set_data(node, d);
     return MTF_OK;

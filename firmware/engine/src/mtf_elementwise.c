@@ -71,13 +71,13 @@ mtf_status_t mtf_ew_prepare(mtf_model_t *m, mtf_node_t *node, mtf_ew_op_t op)
     }
     for (; k < 3; k++) {
         int shift;
-        MTF_ENSURE(m, op == MTF_EW_MUL || (real[k] > 0.0 && real[k] < 1.0), MTF_ERR_UNSUPPORTED_TYPE,
-                   "scale ratio out of range");
         mtf_quantize_multiplier(real[k], &d->multiplier[k], &shift);
         /* ADD/SUB: a ratio in (0, 1) gives shift <= 0, which eval relies on. It
          * could only round up to 2^0 within 2^-32 below 1; the ratios here are
-         * <= 1/2 or quotients of two 24-bit significands, never that close. */
-        MTF_ENSURE(m, shift <= 31, MTF_ERR_UNSUPPORTED_TYPE, "scale ratio out of range");
+         * <= 1/2 or quotients of two 24-bit significands, never that close.
+         * One failure site: the range is checked after quantizing (harmless). */
+        MTF_ENSURE(m, (op == MTF_EW_MUL || (real[k] > 0.0 && real[k] < 1.0)) && shift <= 31,
+                   MTF_ERR_UNSUPPORTED_TYPE, "scale ratio out of range");
         d->shift[k] = shift;
     }
     return MTF_OK;

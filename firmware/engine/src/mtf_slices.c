@@ -17,7 +17,7 @@ mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, int min_in, int max_i
 {
     int n = mtf_node_num_inputs(node);
     MTF_ENSURE(m, n >= min_in && n <= max_in && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "needs %d inputs and 1 output", min_in);
+               "wrong input or output count");
     const mtf_tensor_t *i0 = mtf_node_input(m, node, 0);
     const mtf_tensor_t *o0 = mtf_node_output(m, node, 0);
     MTF_ENSURE(m, i0 != NULL && o0 != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
@@ -25,7 +25,7 @@ mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, int min_in, int max_i
                                                                                  : MTF_ERR_UNSUPPORTED_TYPE,
                "output type differs from input");
     *size = mtf_elem_size(i0->dtype, allowed);
-    MTF_ENSURE(m, *size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", i0->dtype);
+    MTF_ENSURE(m, *size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type");
     *in = i0;
     *out = o0;
     return MTF_OK;
@@ -41,7 +41,7 @@ mtf_status_t mtf_move_ints(mtf_model_t *m, const mtf_tensor_t *t, int n, int32_t
         MTF_ENSURE(m, have >= 1, MTF_ERR_UNSUPPORTED_TYPE, "empty axis input");
         n = 1;
     }
-    MTF_ENSURE(m, have == n, MTF_ERR_SHAPE, "int32 input must hold %d values", n);
+    MTF_ENSURE(m, have == n, MTF_ERR_SHAPE, "wrong int32 input length");
     for (int i = 0; i < n; i++)
         out[i] = mtf_load_i32(t->data + 4 * i); /* model bytes: maybe unaligned */
     return MTF_OK;
@@ -52,16 +52,15 @@ mtf_status_t mtf_move_axis(mtf_model_t *m, int32_t *axis, int dims)
     int32_t a = *axis;
     if (a < 0)
         a += dims;
-    MTF_ENSURE(m, a >= 0 && a < dims, MTF_ERR_SHAPE, "axis %d out of range", *axis);
+    MTF_ENSURE(m, a >= 0 && a < dims, MTF_ERR_SHAPE, "axis out of range");
     *axis = a;
     return MTF_OK;
 }
 
 mtf_status_t mtf_move_shape(mtf_model_t *m, const mtf_tensor_t *out, const int32_t *want, int n)
 {
-    MTF_ENSURE(m, out->ndims == n, MTF_ERR_SHAPE, "output should have %d dims", n);
-    for (int k = 0; k < n; k++)
-        MTF_ENSURE(m, out->dims[k] == want[k], MTF_ERR_SHAPE, "output dim %d should be %d", k, want[k]);
+    MTF_ENSURE(m, out->ndims == n && memcmp(out->dims, want, sizeof(int32_t) * (size_t)n) == 0, MTF_ERR_SHAPE,
+               "output dims disagree");
     return MTF_OK;
 }
 
@@ -73,7 +72,7 @@ mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int whole_inde
     const mtf_tensor_t *w = split ? mtf_node_input(m, node, whole_index) : mtf_node_output(m, node, 0);
     MTF_ENSURE(m, w != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
     int size = mtf_elem_size(w->dtype, allowed);
-    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type %d", w->dtype);
+    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type");
     int dims = w->ndims;
     MTF_TRY(mtf_move_axis(m, axis_io, dims));
     int32_t axis = *axis_io;
@@ -88,25 +87,24 @@ mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int whole_inde
     int64_t along = 0;
     for (int i = 0; i < n; i++) {
         const mtf_tensor_t *p = split ? mtf_node_output(m, node, i) : mtf_node_input(m, node, i);
-        MTF_ENSURE(m, p != NULL, MTF_ERR_BAD_MODEL, "missing part %d", i);
-        MTF_ENSURE(m, p->dtype == w->dtype, MTF_ERR_UNSUPPORTED_TYPE, "part %d type differs", i);
+        MTF_ENSURE(m, p != NULL, MTF_ERR_BAD_MODEL, "missing part");
+        MTF_ENSURE(m, p->dtype == w->dtype, MTF_ERR_UNSUPPORTED_TYPE, "part type differs");
         /* Exact float comparison, as TFLite Micro's (it compares the floats widened to double). */
         if ((flags & MTF_PARTS_SAME_Q8) && p->dtype == MTF_INT8)
             MTF_ENSURE(m, p->scale == w->scale && p->zero_point == w->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
-                       "int8 input %d quantized differently from the output", i);
-        MTF_ENSURE(m, p->ndims + stacked == dims, MTF_ERR_SHAPE, "part %d has %d dims", i, p->ndims);
-        /* A stacked part (PACK) is one slice of the axis and lacks it: its later dims shift down. */
+                       "int8 parts quantized differently");
+        /* A stacked part (PACK) is one slice of the axis and lacks it: its later dims shift down.
+         * One failure site for every shape mismatch of a part. */
+        int ok = p->ndims + stacked == dims;
         int32_t len = stacked ? 1 : p->dims[axis];
-        for (int k = 0; k < dims; k++) {
-            if (k != axis)
-                MTF_ENSURE(m, p->dims[k - (stacked && k > axis)] == w->dims[k], MTF_ERR_SHAPE,
-                           "part %d dim %d mismatch", i, k);
-        }
-        MTF_ENSURE(m, !(flags & MTF_PARTS_EQUAL) || (int64_t)len * n == w->dims[axis], MTF_ERR_SHAPE, "unequal parts");
+        for (int k = 0; k < dims && ok; k++)
+            ok = k == axis || p->dims[k - (stacked && k > axis)] == w->dims[k];
+        ok &= !(flags & MTF_PARTS_EQUAL) || (int64_t)len * n == w->dims[axis];
+        MTF_ENSURE(m, ok, MTF_ERR_SHAPE, "part shapes disagree");
         d->chunk[i] = len;
         along += len;
     }
-    MTF_ENSURE(m, along == w->dims[axis], MTF_ERR_SHAPE, "parts do not add up along axis %d", axis);
+    MTF_ENSURE(m, along == w->dims[axis], MTF_ERR_SHAPE, "parts do not add up");
     /* Unsigned: a 0 dim may follow huge ones (the loader's size check cannot see that); the
      * product then wraps but ends at 0, and without a 0 it is at most the whole's bytes.
      * Every part being no larger than the whole, no chunk overflows either. */

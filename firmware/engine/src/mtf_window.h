@@ -96,27 +96,12 @@ enum { MTF_GEO_STRIDE_H, MTF_GEO_STRIDE_W, MTF_GEO_DILATION_H, MTF_GEO_DILATION_
 
 /*
  * Taps k in [*start, *end) of a filter of size k_size at input position
- * origin + k * dilation that fall inside [0, in_size).
+ * origin + k * dilation that fall inside [0, in_size). Out of line (in
+ * mtf_conv_operands.c): called once per window row or column, where a call
+ * costs little, and one copy serves every operator.
  */
-static inline void mtf_window_clip(int32_t origin, int32_t dilation, int32_t k_size, int32_t in_size,
-                                   int32_t *start, int32_t *end)
-{
-    int32_t s, e;
-    int32_t left = in_size - origin; /* input positions at or after the origin */
-    if (dilation == 1) { /* the usual case, without divisions */
-        s = origin < 0 ? -origin : 0;
-        e = left > 0 ? left : 0;
-    } else {
-        s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
-        e = left > 0 ? (left + dilation - 1) / dilation : 0;
-    }
-    if (e > k_size)
-        e = k_size;
-    if (e < s)
-        e = s;
-    *start = s;
-    *end = e;
-}
+void mtf_window_clip(int32_t origin, int32_t dilation, int32_t k_size, int32_t in_size, int32_t *start,
+                     int32_t *end);
 
 /*
  * mtf_mul_by_qm for the multipliers of quantized ops (never INT32_MIN, so
