@@ -8,10 +8,6 @@
  */
 #include "mtf_slices.h"
 
-/* Element types TFLite Micro splits. */
-#define SPLIT_TYPES \
-    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32))
-
 static mtf_status_t split_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     int n = mtf_node_num_outputs(node);
@@ -19,7 +15,7 @@ static mtf_status_t split_prepare(mtf_model_t *m, mtf_node_t *node)
                "needs 2 inputs and num_splits outputs");
     int32_t axis;
     MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, 0), -1, &axis));
-    return mtf_slices_prepare(m, node, 1, &axis, SPLIT_TYPES, MTF_PARTS_EQUAL);
+    return mtf_slices_prepare(m, node, 1, &axis, MTF_SPLIT_TYPES, MTF_PARTS_EQUAL);
 }
 
 const mtf_kernel_t mtf_kernel_split = {split_prepare, mtf_slices_eval};

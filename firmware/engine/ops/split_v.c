@@ -9,10 +9,6 @@
  */
 #include "mtf_slices.h"
 
-/* Element types TFLite Micro splits. */
-#define SPLIT_TYPES \
-    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32))
-
 static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     int n = mtf_node_num_outputs(node);
@@ -20,7 +16,7 @@ static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
                "needs 3 inputs and num_splits outputs");
     int32_t axis;
     MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, 2), -1, &axis));
-    MTF_TRY(mtf_slices_prepare(m, node, 0, &axis, SPLIT_TYPES, 0));
+    MTF_TRY(mtf_slices_prepare(m, node, 0, &axis, MTF_SPLIT_TYPES, 0));
 
     /* A constant size_splits must match the outputs, with at most one -1 standing for the rest.
      * TFLite Micro never reads it (the output shapes decide), so a computed one is not checked. */

@@ -102,4 +102,8 @@ void mtf_box_finish(mtf_box_t *b);
 /* Copies as the box in the node's data (which starts with an mtf_box_t) says. */
 mtf_status_t mtf_box_eval(mtf_model_t *m, mtf_node_t *node);
 
+/* Element types TFLite Micro splits (SPLIT and SPLIT_V). */
+#define MTF_SPLIT_TYPES \
+    (MTF_DT(MTF_INT8) | MTF_DT(MTF_UINT8) | MTF_DT(MTF_INT16) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32))
+
 #endif
