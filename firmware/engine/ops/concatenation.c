@@ -25,12 +25,9 @@
 static mtf_status_t concat_prepare(mtf_model_t *m, mtf_node_t *node)
 {
     int n = mtf_node_num_inputs(node);
-    MTF_ENSURE(m, n >= 1 && n <= CONCAT_MAX_INPUTS, MTF_ERR_UNSUPPORTED_TYPE, "1 to 10 inputs only");
-    MTF_ENSURE(m, mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL, "needs 1 output");
-    MTF_ENSURE(m, mtf_opt_u8(node, 1, MTF_ACT_NONE) == MTF_ACT_NONE, MTF_ERR_UNSUPPORTED_TYPE,
-               "fused activation (only NONE)");
-    int32_t axis = mtf_opt_i32(node, 0, 0);
-    return mtf_slices_prepare(m, node, -1, &axis, CONCAT_TYPES, MTF_PARTS_SAME_Q8);
+    MTF_ENSURE(m, n >= 1 && n <= CONCAT_MAX_INPUTS && mtf_opt_u8(node, 1, MTF_ACT_NONE) == MTF_ACT_NONE,
+               MTF_ERR_UNSUPPORTED_TYPE, "needs 1 to 10 inputs and no fused activation");
+    return mtf_slices_prepare(m, node, MTF_JOIN_AXIS(0) | MTF_PARTS_SAME_Q8, CONCAT_TYPES);
 }
 
 const mtf_kernel_t mtf_kernel_concatenation = {concat_prepare, mtf_slices_eval};

@@ -14,19 +14,14 @@
 
 static mtf_status_t expand_dims_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in, *out;
-    int size;
-    MTF_TRY(mtf_move_io(m, node, 2, 2, EXPAND_DIMS_TYPES, &in, &out, &size));
+    mtf_move_io_t io;
+    MTF_TRY(mtf_move_io(m, node, MTF_INS(2, 2) | EXPAND_DIMS_TYPES, &io));
     const mtf_tensor_t *axis_t = mtf_node_input(m, node, 1);
-    MTF_ENSURE(m, axis_t == NULL || axis_t->ndims <= 1, MTF_ERR_UNSUPPORTED_TYPE, "axis must be one int32");
     int32_t axis;
-    MTF_TRY(mtf_move_ints(m, axis_t, -1, &axis));
-    int dims = in->ndims;
-    MTF_TRY(mtf_move_axis(m, &axis, dims + 1));
-    int32_t want[MTF_MAX_DIMS + 1];
-    for (int k = 0; k <= dims; k++)
-        want[k] = k < axis ? in->dims[k] : (k == axis ? 1 : in->dims[k - 1]);
-    return mtf_move_shape(m, out, want, dims + 1);
+    MTF_TRY(mtf_move_ints(m, axis_t, -1, &axis)); /* present, constant int32, not empty */
+    MTF_ENSURE(m, axis_t->ndims <= 1, MTF_ERR_UNSUPPORTED_TYPE, "axis must be one int32");
+    MTF_TRY(mtf_move_axis(m, &axis, io.in->ndims + 1));
+    return mtf_move_dims(m, io.out, io.in, MTF_DIMS_INSERT(1u << axis));
 }
 
 const mtf_kernel_t mtf_kernel_expand_dims = {expand_dims_prepare, mtf_copy_through_eval};

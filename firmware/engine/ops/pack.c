@@ -15,11 +15,7 @@
 
 static mtf_status_t pack_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    int n = mtf_node_num_inputs(node);
-    MTF_ENSURE(m, n >= 1 && mtf_opt_i32(node, 0, 0) == n, MTF_ERR_BAD_MODEL, "values_count differs from inputs");
-    MTF_ENSURE(m, mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL, "needs 1 output");
-    int32_t axis = mtf_opt_i32(node, 1, 0);
-    return mtf_slices_prepare(m, node, -1, &axis, PACK_TYPES, MTF_PARTS_STACKED);
+    return mtf_slices_prepare(m, node, MTF_JOIN_AXIS(1) | MTF_PARTS_STACKED, PACK_TYPES);
 }
 
 const mtf_kernel_t mtf_kernel_pack = {pack_prepare, mtf_slices_eval};

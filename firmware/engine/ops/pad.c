@@ -16,6 +16,11 @@
 
 #define PAD_TYPES (MTF_DT(MTF_INT8) | MTF_DT(MTF_INT32) | MTF_DT(MTF_FLOAT32))
 
+/* One message per failing status where checks share it (one failure site each). */
+#define PAD_BAD_VALUE "constant_values type differs from input, or output zero point outside int8"
+#define PAD_UNSUPPORTED "negative padding, or constant_values quantized unlike the output"
+#define PAD_BAD_SHAPE "rank not 1 to 5, or output shape disagrees with paddings"
+
 typedef struct {
     mtf_box_t box;   /* first: mtf_box_eval reads it */
     int32_t size;    /* element size in bytes */
@@ -24,40 +29,38 @@ typedef struct {
 
 static mtf_status_t pad_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in, *out;
-    int size;
-    MTF_TRY(mtf_move_io(m, node, 2, 3, PAD_TYPES | MTF_DT_MISMATCH_BAD_MODEL, &in, &out, &size));
-    const mtf_tensor_t *paddings = mtf_node_input(m, node, 1);
-    MTF_ENSURE(m, paddings != NULL, MTF_ERR_BAD_MODEL, "missing paddings");
+    mtf_move_io_t io;
+    MTF_TRY(mtf_move_io(m, node, MTF_INS(2, 3) | PAD_TYPES | MTF_DT_MISMATCH_BAD_MODEL, &io));
+    const mtf_tensor_t *in = io.in, *out = io.out;
+    int size = io.size;
     int nd = in->ndims;
     MTF_ENSURE(m, nd >= 1 && nd <= PAD_MAX_DIMS && out->ndims == nd, MTF_ERR_SHAPE,
-               "rank must be 1 to 5, as the output's");
+               PAD_BAD_SHAPE);
     int32_t p[2 * PAD_MAX_DIMS];
-    MTF_TRY(mtf_move_ints(m, paddings, 2 * nd, p));
+    MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, 1), 2 * nd, p)); /* checks it is present */
     const mtf_tensor_t *value = mtf_node_input(m, node, 2);
     if (value != NULL) {
-        MTF_ENSURE(m, value->dtype == in->dtype, MTF_ERR_BAD_MODEL, "constant_values type differs from input");
+        MTF_ENSURE(m, value->dtype == in->dtype, MTF_ERR_BAD_MODEL, PAD_BAD_VALUE);
         MTF_ENSURE(m, value->bytes == size, MTF_ERR_SHAPE, "constant_values must be a scalar");
         if (in->dtype == MTF_INT8) {
             MTF_ENSURE(m, value->zero_point == out->zero_point && (double)value->scale == (double)out->scale,
-                       MTF_ERR_UNSUPPORTED_TYPE, "constant_values quantization differs from the output");
+                       MTF_ERR_UNSUPPORTED_TYPE, PAD_UNSUPPORTED);
         }
     } else if (in->dtype == MTF_INT8) {
         MTF_ENSURE(m, out->zero_point >= -128 && out->zero_point <= 127, MTF_ERR_BAD_MODEL,
-                   "output zero point outside int8");
+                   PAD_BAD_VALUE);
     }
     for (int i = 0; i < nd; i++) {
         int32_t lo = p[2 * i], hi = p[2 * i + 1];
-        MTF_ENSURE(m, lo >= 0 && hi >= 0, MTF_ERR_UNSUPPORTED_TYPE, "negative padding");
+        MTF_ENSURE(m, lo >= 0 && hi >= 0, MTF_ERR_UNSUPPORTED_TYPE, PAD_UNSUPPORTED);
         /* In 64 bits: hostile paddings near INT32_MAX must not overflow the check. */
         MTF_ENSURE(m, (int64_t)in->dims[i] + lo + hi == out->dims[i], MTF_ERR_SHAPE,
-                   "output shape disagrees with paddings");
+                   PAD_BAD_SHAPE);
     }
 
-    pad_data_t *d = mtf_alloc_persistent(m, sizeof *d);
+    pad_data_t *d = mtf_move_alloc(m, node, sizeof *d);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    mtf_node_set_data(node, d);
     d->size = size;
     if (in->dtype == MTF_INT8)
         d->fill[0] = (uint8_t)(int8_t)out->zero_point;
@@ -92,8 +95,10 @@ static mtf_status_t pad_eval(mtf_model_t *m, mtf_node_t *node)
     if (d->size == 1) {
         memset(out->data, fill[0], (size_t)out->bytes);
     } else {
+        uint32_t word; /* fill may sit unaligned in the model */
+        memcpy(&word, fill, 4);
         for (int32_t i = 0; i < out->bytes; i += 4)
-            memcpy(out->data + i, fill, 4);
+            memcpy(out->data + i, &word, 4);
     }
     return mtf_box_eval(m, node);
 }

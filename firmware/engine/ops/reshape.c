@@ -18,11 +18,10 @@
 
 static mtf_status_t reshape_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in, *out;
-    int size;
-    MTF_TRY(mtf_move_io(m, node, 1, 2, RESHAPE_TYPES, &in, &out, &size));
+    mtf_move_io_t io;
+    MTF_TRY(mtf_move_io(m, node, MTF_INS(1, 2) | RESHAPE_TYPES, &io));
     /* One dtype: equal byte counts are equal element counts (the loader rejects negative dims). */
-    MTF_ENSURE(m, in->bytes == out->bytes, MTF_ERR_SHAPE, "input and output elements differ");
+    MTF_ENSURE(m, io.in->bytes == io.out->bytes, MTF_ERR_SHAPE, "input and output elements differ");
     return MTF_OK;
 }
 

@@ -6,14 +6,13 @@
  * overwritten between invokes, so eval writes them every time (from the
  * input's tensor struct: no op data needed).
  */
-#include "mtf_kernel.h"
+#include "mtf_activation.h"
 
 static mtf_status_t shape_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in = mtf_node_input(m, node, 0);
-    const mtf_tensor_t *out = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 1 && mtf_node_num_outputs(node) == 1 && in != NULL && out != NULL,
-               MTF_ERR_BAD_MODEL, "needs 1 input and 1 output");
+    mtf_tensor_t *t[2];
+    MTF_TRY(mtf_arith_io(m, node, 1, 1, t)); /* 1 input and 1 output, present */
+    const mtf_tensor_t *in = t[0], *out = t[1];
     MTF_ENSURE(m, out->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "output must be int32");
     MTF_ENSURE(m, out->ndims == 1 && out->dims[0] == in->ndims, MTF_ERR_SHAPE, "output must hold one value per dim");
     return MTF_OK;

@@ -11,12 +11,9 @@
 
 static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    int n = mtf_node_num_outputs(node);
-    MTF_ENSURE(m, mtf_node_num_inputs(node) == 3 && n >= 1 && n == mtf_opt_i32(node, 0, n), MTF_ERR_BAD_MODEL,
-               "needs 3 inputs and num_splits outputs");
-    int32_t axis;
-    MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, 2), -1, &axis));
-    MTF_TRY(mtf_slices_prepare(m, node, 0, &axis, MTF_SPLIT_TYPES, 0));
+    MTF_TRY(mtf_slices_prepare(m, node, MTF_SPLIT_FROM(0, 2, 3), MTF_SPLIT_TYPES));
+    const mtf_slices_t *d = mtf_node_data(node);
+    int n = d->parts, axis = d->axis;
 
     /* A constant size_splits must match the outputs, with at most one -1 standing for the rest.
      * TFLite Micro never reads it (the output shapes decide), so a computed one is not checked. */
@@ -24,7 +21,7 @@ static mtf_status_t split_v_prepare(mtf_model_t *m, mtf_node_t *node)
     if (sizes == NULL || (sizes->flags & MTF_TENSOR_CONST) == 0)
         return MTF_OK;
     MTF_ENSURE(m, sizes->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE, "size_splits must be int32");
-    MTF_ENSURE(m, sizes->ndims == 1 && sizes->dims[0] == n, MTF_ERR_SHAPE, "size_splits has the wrong length");
+    MTF_ENSURE(m, sizes->ndims == 1 && sizes->dims[0] == n, MTF_ERR_SHAPE, "size_splits disagrees with outputs");
     int unknown = 0;
     for (int i = 0; i < n; i++) {
         int32_t v = mtf_load_i32(sizes->data + 4 * i); /* model bytes: maybe unaligned */

@@ -17,30 +17,24 @@
 
 static mtf_status_t squeeze_prepare(mtf_model_t *m, mtf_node_t *node)
 {
-    const mtf_tensor_t *in, *out;
-    int size;
-    MTF_TRY(mtf_move_io(m, node, 1, 1, SQUEEZE_TYPES, &in, &out, &size));
+    mtf_move_io_t io;
+    MTF_TRY(mtf_move_io(m, node, MTF_INS(1, 1) | SQUEEZE_TYPES, &io));
 
+    const mtf_tensor_t *in = io.in;
     int dims = in->ndims;
     int32_t list[SQUEEZE_MAX_DIMS];
     int count = mtf_opt_i32_vec(node, 0, list, SQUEEZE_MAX_DIMS);
     MTF_ENSURE(m, count <= SQUEEZE_MAX_DIMS, MTF_ERR_UNSUPPORTED_TYPE, "more than 8 squeeze dims");
-    /* drop[k]: dim k goes; without a list, every dim of size 1 goes. */
-    uint8_t drop[MTF_MAX_DIMS];
-    for (int k = 0; k < dims; k++)
-        drop[k] = count <= 0 && in->dims[k] == 1;
+    /* Bit k of drop: dim k goes; without a list, every dim of size 1 goes. */
+    uint32_t drop = 0;
+    for (int k = 0; k < dims && count <= 0; k++)
+        drop |= (uint32_t)(in->dims[k] == 1) << k;
     for (int i = 0; i < count; i++) {
         int32_t k = list[i] < 0 ? list[i] + dims : list[i];
         MTF_ENSURE(m, k >= 0 && k < dims && in->dims[k] == 1, MTF_ERR_SHAPE, "cannot squeeze a dim");
-        drop[k] = 1;
+        drop |= 1u << k;
     }
-    int32_t want[MTF_MAX_DIMS];
-    int kept = 0;
-    for (int k = 0; k < dims; k++) {
-        if (!drop[k])
-            want[kept++] = in->dims[k];
-    }
-    return mtf_move_shape(m, out, want, kept);
+    return mtf_move_dims(m, io.out, in, MTF_DIMS_DROP(drop));
 }
 
 const mtf_kernel_t mtf_kernel_squeeze = {squeeze_prepare, mtf_copy_through_eval};

@@ -146,6 +146,7 @@ typedef struct {
     int32_t bytes;
     int32_t default_value;    /* byte value written at allocation and reset */
     uint32_t prev;            /* handle of the previous record (0: none) */
+    int32_t id;               /* creation index; VAR_HANDLE outputs point here */
 } mtf_resource_t;
 
 static inline size_t mtf_round_up(size_t v, size_t a)
@@ -173,17 +174,15 @@ static inline void *mtf_handle_ptr(const mtf_model_t *m, uint32_t handle)
 
 /* Operator names (registry). */
 const char *mtf_op_name(int32_t code);
-/* Registry index of the kernel for code and version, -1 when none; *known
- * tells whether ops.def lists the code at all. */
-int mtf_find_kernel(int32_t code, int32_t version, int *known);
+/* Registry index of the kernel for code and version: -1 when ops.def lists
+ * the code but this build lacks the kernel or the version, -2 when it does
+ * not list the code at all. */
+int mtf_find_kernel(int32_t code, int32_t version);
 const mtf_kernel_t *mtf_kernel_at(int index);
 
-/* Resource variables (model). */
-int32_t mtf_resource_id(mtf_model_t *m, const uint8_t *container, uint32_t container_len,
-                        const uint8_t *name, uint32_t name_len);
-mtf_resource_t *mtf_resource_get(mtf_model_t *m, int32_t id);
-/* The allocated variable of bytes bytes a resource tensor names, or NULL after mtf_fail (eval-time check). */
-mtf_resource_t *mtf_variable_of(mtf_model_t *m, const mtf_tensor_t *handle, int32_t bytes);
+/* Prepare and eval of VAR_HANDLE, READ_VARIABLE and ASSIGN_VARIABLE (mtf_core_variables.c). */
+mtf_status_t mtf_variable_prepare(mtf_model_t *m, mtf_node_t *node);
+mtf_status_t mtf_variable_eval(mtf_model_t *m, mtf_node_t *node);
 
 /* For tests (not in microtf.h): data of a non-constant tensor, NULL otherwise. */
 const void *mtf_debug_tensor_data(const mtf_model_t *m, int subgraph, int tensor);

@@ -1,72 +1,69 @@
 /*
  * mtf_conv_operands.c - what CONV_2D and DEPTHWISE_CONV_2D share: one prepare
- * (operands, window, quantization), the eval operands and the requantization;
- * plus the window checks the pools use too.
+ * (operands, window, quantization), the eval operands, the requantization,
+ * the clipped window of a pixel and the plain kernel (mtf_conv.h); plus the
+ * window checks the pools use too.
  */
-#include "mtf_window.h"
+#include "mtf_conv.h"
 
 mtf_status_t mtf_window_init(mtf_model_t *m, mtf_window_t *w, int padding, const int32_t geo[6], int32_t in_h,
                              int32_t in_w, int32_t out_h, int32_t out_w)
 {
     MTF_ENSURE(m, padding == MTF_PADDING_SAME || padding == MTF_PADDING_VALID, MTF_ERR_UNSUPPORTED_TYPE,
                "unsupported padding");
-    for (int k = 0; k < 6; k++)
+    /* The window is stored in int16: every value up to 32767, which also
+     * keeps (size - 1) * dilation below 2^30. */
+    for (int k = 0; k < 6; k++) {
         MTF_ENSURE(m, geo[k] > 0, MTF_ERR_BAD_MODEL, "stride, dilation and filter size must be positive");
-    const int32_t stride_h = geo[MTF_GEO_STRIDE_H], stride_w = geo[MTF_GEO_STRIDE_W];
-    const int32_t dil_h = geo[MTF_GEO_DILATION_H], dil_w = geo[MTF_GEO_DILATION_W];
-    const int32_t filter_h = geo[MTF_GEO_FILTER_H], filter_w = geo[MTF_GEO_FILTER_W];
-    /* The window is stored in int16: every value up to 32767 (their OR, as
-     * all are positive), which also keeps (size - 1) * dilation below 2^30.
-     * A span (dilated filter) up to 32767 also bounds the padding: SAME pads
-     * less than the span, VALID pads nothing. */
-    const uint32_t all = (uint32_t)(stride_h | stride_w | dil_h | dil_w | filter_h | filter_w);
-    MTF_ENSURE(m, all <= 32767 && (filter_h - 1) * dil_h < 32767 && (filter_w - 1) * dil_w < 32767,
-               MTF_ERR_UNSUPPORTED_TYPE, "stride or window span above 32767");
-    int32_t want_h = mtf_out_size(padding, in_h, filter_h, stride_h, dil_h);
-    int32_t want_w = mtf_out_size(padding, in_w, filter_w, stride_w, dil_w);
-    MTF_ENSURE(m, want_h > 0 && want_w > 0, MTF_ERR_SHAPE, "window larger than the input");
-    MTF_ENSURE(m, out_h == want_h && out_w == want_w, MTF_ERR_SHAPE, "output size does not match padding and strides");
-    /* Bounds that keep the window arithmetic of eval (origins, clipping,
-     * dilated steps through the input) inside int32; real models are orders
-     * of magnitude below them, hostile ones must not make it undefined.
-     * The span less one is (out - 1) * stride (below in, by the output size
-     * just checked) plus (filter - 1) * dilation (below 32767): uint32 holds
-     * it exactly once in <= 2^28, and beyond that the test fails anyway. */
-    const uint32_t limit = 1u << 28;
-    MTF_ENSURE(m,
-               (uint32_t)in_h <= limit && (uint32_t)in_w <= limit &&
-                   (uint32_t)(out_h - 1) * (uint32_t)stride_h + (uint32_t)((filter_h - 1) * dil_h) < limit &&
-                   (uint32_t)(out_w - 1) * (uint32_t)stride_w + (uint32_t)((filter_w - 1) * dil_w) < limit,
-               MTF_ERR_UNSUPPORTED_TYPE, "window geometry too large");
-    int32_t offset;
-    w->stride_h = (int16_t)stride_h;
-    w->stride_w = (int16_t)stride_w;
-    w->dilation_h = (int16_t)dil_h;
-    w->dilation_w = (int16_t)dil_w;
-    w->filter_h = (int16_t)filter_h;
-    w->filter_w = (int16_t)filter_w;
-    w->pad_h = (int16_t)mtf_padding(stride_h, dil_h, in_h, filter_h, out_h, &offset);
-    w->pad_w = (int16_t)mtf_padding(stride_w, dil_w, in_w, filter_w, out_w, &offset);
+        MTF_ENSURE(m, geo[k] <= 32767, MTF_ERR_UNSUPPORTED_TYPE, "stride or window span above 32767");
+    }
+    int16_t pad[2];
+    for (int a = 0; a < 2; a++) { /* height, then width */
+        const int32_t stride = geo[MTF_GEO_STRIDE_H + a], dil = geo[MTF_GEO_DILATION_H + a];
+        const int32_t filter = geo[MTF_GEO_FILTER_H + a], span = (filter - 1) * dil;
+        const int32_t in = a ? in_w : in_h, out = a ? out_w : out_h;
+        /* A span (dilated filter less one) below 32767 also bounds the
+         * padding: SAME pads less than the span, VALID pads nothing. */
+        MTF_ENSURE(m, span < 32767, MTF_ERR_UNSUPPORTED_TYPE, "stride or window span above 32767");
+        const int32_t want = mtf_out_size(padding, in, filter, stride, dil);
+        MTF_ENSURE(m, want > 0 && out == want, MTF_ERR_SHAPE, "output size does not match window, padding and strides");
+        /* Bounds that keep the window arithmetic of eval (origins, clipping,
+         * dilated steps through the input) inside int32; real models are
+         * orders of magnitude below them, hostile ones must not make it
+         * undefined. The span of all windows less one is (out - 1) * stride
+         * (below in, by the output size just checked) plus the span: uint32
+         * holds it exactly once in <= 2^28, and beyond that the test fails
+         * anyway. */
+        const uint32_t limit = 1u << 28;
+        MTF_ENSURE(m, (uint32_t)in <= limit && (uint32_t)(out - 1) * (uint32_t)stride + (uint32_t)span < limit,
+                   MTF_ERR_UNSUPPORTED_TYPE, "window geometry too large");
+        int32_t offset;
+        pad[a] = (int16_t)mtf_padding(stride, dil, in, filter, out, &offset);
+    }
+    w->stride_h = (int16_t)geo[MTF_GEO_STRIDE_H];
+    w->stride_w = (int16_t)geo[MTF_GEO_STRIDE_W];
+    w->dilation_h = (int16_t)geo[MTF_GEO_DILATION_H];
+    w->dilation_w = (int16_t)geo[MTF_GEO_DILATION_W];
+    w->filter_h = (int16_t)geo[MTF_GEO_FILTER_H];
+    w->filter_w = (int16_t)geo[MTF_GEO_FILTER_W];
+    w->pad_h = pad[0];
+    w->pad_w = pad[1];
     return MTF_OK;
 }
 
 void mtf_window_clip(int32_t origin, int32_t dilation, int32_t k_size, int32_t in_size, int32_t *start,
                      int32_t *end)
 {
-    int32_t s, e;
-    int32_t left = in_size - origin; /* input positions at or after the origin */
-    if (dilation == 1) { /* the usual case, without divisions */
-        s = origin < 0 ? -origin : 0;
-        e = left > 0 ? left : 0;
-    } else {
-        s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
-        e = left > 0 ? (left + dilation - 1) / dilation : 0;
-    }
+    /* Rounding up divisions (a dilation of 1 needs none, but one path is
+     * smaller; clipping runs once per window row or column). */
+    const int32_t left = in_size - origin; /* input positions at or after the origin */
+    const int32_t s = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    int32_t e = left > 0 ? (left + dilation - 1) / dilation : 0;
     if (e > k_size)
         e = k_size;
+    *start = s;
     if (e < s)
         e = s;
-    *start = s;
     *end = e;
 }
 
@@ -139,9 +136,8 @@ mtf_status_t mtf_conv_prepare(mtf_model_t *m, mtf_node_t *node, int depthwise)
     MTF_TRY(mtf_window_init(m, w, mtf_opt_u8(node, OPT_PADDING, MTF_PADDING_SAME), geo, input->dims[1],
                             input->dims[2], output->dims[1], output->dims[2]));
     /* The dilated steps through the input, dilation_h rows and dilation_w
-     * pixels, must fit int32 too. */
-    const int64_t limit = (int64_t)1 << 28;
-    MTF_ENSURE(m, (int64_t)w->dilation_h * input->dims[2] * cin <= limit && (int64_t)w->dilation_w * cin <= limit,
+     * pixels, must fit int32 too (both below (dil_h | dil_w) rows). */
+    MTF_ENSURE(m, (int64_t)(w->dilation_h | w->dilation_w) * input->dims[2] * cin <= ((int64_t)1 << 28),
                MTF_ERR_UNSUPPORTED_TYPE, "dilation too large for the input");
 
     /* Quantization, as TFLite Micro's PopulateConvolutionQuantizationParams
@@ -173,7 +169,11 @@ mtf_status_t mtf_conv_prepare(mtf_model_t *m, mtf_node_t *node, int depthwise)
     const double in_scale = (double)input->scale;
     const double out_scale = (double)output->scale;
     int32_t fast = 1;
+    uint32_t max_bias = 0;
     for (int32_t c = 0; c < cout; c++) {
+        const int32_t b = mtf_conv_bias(d->bias, c);
+        const uint32_t mag = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
+        max_bias = mag > max_bias ? mag : max_bias;
         double filter_scale = (double)mtf_tensor_scale(filter, filter->q_count > 1 ? (int)c : 0);
         int shift;
         mtf_quantize_multiplier(in_scale * filter_scale / out_scale, &q->table[c], &shift);
@@ -187,16 +187,10 @@ mtf_status_t mtf_conv_prepare(mtf_model_t *m, mtf_node_t *node, int depthwise)
         fast &= shift <= -1;
     }
     /* |accumulator| <= |bias| + 256 * 128 * taps stays below 2^30 (real
-     * models; hostile ones take the general requantization). */
-    uint32_t max_bias = 0;
-    for (int32_t c = 0; d->bias != NULL && c < cout; c++) {
-        const int32_t b = mtf_conv_bias(d->bias, c);
-        const uint32_t mag = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
-        max_bias = mag > max_bias ? mag : max_bias;
-    }
-    int32_t taps = w->filter_h * w->filter_w; /* both <= 32767 (mtf_window_init) */
-    if (!depthwise && taps < 32768)
-        taps = depth < 32768 ? taps * depth : 32768;
+     * models; hostile ones take the general requantization). The taps:
+     * filter_h * filter_w (each <= 32767, mtf_window_init), times the input
+     * depth of a group in CONV_2D. */
+    const uint64_t taps = (uint64_t)(uint32_t)(w->filter_h * w->filter_w) * (uint32_t)(depthwise ? 1 : depth);
     q->fast = fast && taps < 32768 && max_bias < (1u << 30) - 32768u * (uint32_t)taps;
     mtf_node_set_data(node, d);
     return MTF_OK;
@@ -216,6 +210,15 @@ const mtf_conv_data_t *mtf_conv_io(mtf_model_t *m, const mtf_node_t *node, mtf_c
     return d;
 }
 
+void mtf_conv_rq(const mtf_conv_channels_t *q, mtf_conv_rq_t *r)
+{
+    r->q4 = mtf_requant_params(q);
+    r->off = q->out_offset;
+    r->in_off = q->in_offset;
+    r->offp = (int32_t)(((uint32_t)q->in_offset & 0xffffu) * 0x10001u);
+    r->fast = q->fast;
+}
+
 /* The general MultiplyByQuantizedMultiplier (any shift, any accumulator),
  * out of line: the requantization's rare case. */
 static MTF_NOINLINE int32_t requant_general(int32_t x, int32_t multiplier, int32_t shift, int32_t off)
@@ -223,25 +226,97 @@ static MTF_NOINLINE int32_t requant_general(int32_t x, int32_t multiplier, int32
     return mtf_sat_i8(mtf_mul_by_qm_fast(x, multiplier, shift) + off);
 }
 
-/* MultiplyByQuantizedMultiplier(x, multiplier, -(r1 + 1)) + off saturated to
- * int8 for any accumulator and shift: mtf_requant_fast where it applies
- * (both conditions are the sign bit of one OR), else the general code. */
-static inline int32_t requant1(int32_t x, int32_t multiplier, int32_t r1, int32_t off, int32_t off2)
+void mtf_conv_out(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const mtf_conv_rq_t *r, int32_t c, int8_t *out,
+                  int32_t n)
 {
-    if (((((uint32_t)x + 0x40000000u) | (uint32_t)r1) >> 31) == 0)
-        return mtf_requant_fast(x, multiplier, r1, off2);
-    return requant_general(x, multiplier, ~r1, off);
-}
-
-void mtf_conv_requant(const mtf_conv_channels_t *q, int32_t c, const uint32_t *acc, int32_t n, int8_t *out)
-{
-    const int32_t *const mult = q->table + c;
-    const int8_t *const r1 = (const int8_t *)(const void *)(q->table + q->channels) + c;
-    const int32_t off = q->out_offset, off2 = 2 * off + 1, lo = q->act_min, hi = q->act_max;
+    if (r->fast && n == 4) {
+        mtf_conv_store4(&r->q4, c, a0, a1, a2, a3, out);
+        return;
+    }
+    const int32_t *const mult = r->q4.mult + c;
+    const int8_t *const r1 = r->q4.r1 + c;
+    const int32_t a[4] = { a0, a1, a2, a3 };
     for (int32_t i = 0; i < n; i++) {
-        int32_t v = requant1((int32_t)acc[i], mult[i], r1[i], off, off2);
-        v = v < lo ? lo : v;
-        v = v > hi ? hi : v;
+        /* mtf_requant_fast where it applies (|x| < 2^30 and r1 >= 0: the
+         * sign bit of one OR), else the general code. */
+        const int32_t x = a[i];
+        int32_t v;
+        if (((((uint32_t)x + 0x40000000u) | (uint32_t)r1[i]) >> 31) == 0)
+            v = mtf_requant_fast(x, mult[i], r1[i], r->q4.off2);
+        else
+            v = requant_general(x, mult[i], ~r1[i], r->off);
+        v = v < r->q4.lo ? r->q4.lo : v;
+        v = v > r->q4.hi ? r->q4.hi : v;
         out[i] = (int8_t)v;
     }
+}
+
+/*
+ * acc[k] += sum w[k * wc + i] * (x[i] + off) for i < n, k < 4: one run of a
+ * window of several runs (the general case, which no model at hand takes
+ * but for a few short runs: plain C). Sums wrap in uint32: TFLite
+ * Micro's int32 accumulation wraps in practice, and hostile biases must not
+ * make it undefined here.
+ */
+static MTF_NOINLINE void run4(const int8_t *x, const int8_t *w, int32_t n, int32_t wc, int32_t off, uint32_t acc[4])
+{
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t xv = x[i] + off;
+        a0 += (uint32_t)(w[i] * xv);
+        a1 += (uint32_t)(w[i + wc] * xv);
+        a2 += (uint32_t)(w[i + 2 * wc] * xv);
+        a3 += (uint32_t)(w[i + 3 * wc] * xv);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* A last 1-3 channels go through the same code as four copies of one
+ * channel. */
+void mtf_conv_pixel(const int8_t *x, const int8_t *w, int32_t c, int32_t end, const mtf_runs_t *g,
+                    const uint8_t *bias, const mtf_conv_rq_t *r, int8_t *out)
+{
+    while (c < end) {
+        const int32_t k = end - c >= 4 ? 4 : 1;
+        const int32_t wc = k == 4 ? g->w_channel : 0;
+        uint32_t a[4];
+        for (int j = 0; j < 4; j++)
+            a[j] = (uint32_t)mtf_conv_bias(bias, k == 4 ? c + j : c);
+        const int8_t *xr = x, *wr = w;
+        for (int32_t fy = 0; fy < g->rows; fy++, xr += g->x_row, wr += g->w_row)
+            for (int32_t fx = 0; fx < g->cols; fx++)
+                run4(xr + fx * g->x_col, wr + fx * g->w_col, g->n, wc, r->in_off, a);
+        mtf_conv_out((int32_t)a[0], (int32_t)a[1], (int32_t)a[2], (int32_t)a[3], r, c, out, k);
+        c += k;
+        out += k;
+        w += k * g->w_channel;
+    }
+}
+
+const int8_t *mtf_conv_window(const mtf_conv_geo_t *k, const int8_t *in, int32_t iy0, int32_t ix0, mtf_runs_t *g,
+                              const int8_t **w)
+{
+    const int32_t kw = k->win->filter_w, dil_h = k->win->dilation_h, dil_w = k->win->dilation_w;
+    int32_t fy0, fy1, fx0, fx1;
+    mtf_window_clip(iy0, dil_h, k->win->filter_h, k->in_h, &fy0, &fy1);
+    mtf_window_clip(ix0, dil_w, kw, k->in_w, &fx0, &fx1);
+    g->rows = fy1 - fy0;
+    g->cols = fx1 - fx0;
+    g->n = 1;
+    g->x_col = dil_w * k->cin;
+    g->x_row = dil_h * k->row_len;
+    g->w_col = k->tap;
+    g->w_row = kw * k->tap;
+    *w = k->filter + (fy0 * kw + fx0) * k->tap;
+    if (g->rows > 0 && g->cols > 0)
+        in += (iy0 + fy0 * dil_h) * k->row_len + (ix0 + fx0 * dil_w) * k->cin;
+    /* E.g. a filter one tap wide over an input one pixel wide. */
+    if (g->x_row == g->cols * g->x_col && g->w_row == g->cols * g->w_col) {
+        g->cols *= g->rows;
+        g->rows = 1;
+    }
+    return in;
 }

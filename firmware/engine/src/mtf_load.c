@@ -6,56 +6,54 @@
  */
 #include "mtf_reader.h"
 
-mtf_status_t mtf_open_model(mtf_model_t *m, const void *model, size_t model_len, fb_model_t *f)
-{
-    mtf_table_t root;
-    if (model_len > 0x7fffffffu)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
-    m->fb = model;
-    m->fb_len = (uint32_t)model_len;
-    mtf_rd_root(m, &root);
-    mtf_rd_vec(m, &root, MTF_VEC(MTF_F_MODEL_OPCODES, 2), &f->opcodes);
-    mtf_rd_vec(m, &root, MTF_VEC(MTF_F_MODEL_SUBGRAPHS, 2), &f->subgraphs);
-    mtf_rd_vec(m, &root, MTF_VEC(MTF_F_MODEL_BUFFERS, 2), &m->buffers);
-    return m->status;
-}
-
 /* Builtin code and version of operator code entry i (< f->opcodes.len). */
-mtf_status_t mtf_read_opcode(mtf_model_t *m, const fb_model_t *f, uint32_t i, int32_t *code, int32_t *version)
+int32_t mtf_read_opcode(mtf_model_t *m, const fb_model_t *f, uint32_t i, int32_t *version)
 {
     mtf_table_t t;
+    struct {
+        uint32_t deprecated, builtin;
+    } r;
     mtf_rd_vec_table(m, &f->opcodes, i, &t);
-    int32_t deprecated = (int8_t)mtf_rd_num(m, &t, MTF_U8(MTF_F_OPCODE_DEPRECATED));
-    int32_t c = (int32_t)mtf_rd_num(m, &t, MTF_U32(MTF_F_OPCODE_BUILTIN, 0));
-    *version = (int32_t)mtf_rd_num(m, &t, MTF_U32(MTF_F_OPCODE_VERSION, 1));
+    mtf_rd_fields(m, &t,
+                  MTF_FLDS(MTF_FLD(MTF_F_OPCODE_DEPRECATED, MTF_K_U8), MTF_FLD(MTF_F_OPCODE_BUILTIN, MTF_K_U32), 0,
+                           0, 0),
+                  &r);
+    int32_t deprecated = (int8_t)r.deprecated;
+    int32_t c = (int32_t)r.builtin;
+    mtf_rd_fields(m, &t, MTF_FLD(MTF_F_OPCODE_VERSION, MTF_K_U32) | MTF_DFLT1, version);
     /* Old files carry the code in the int8 field only; TFLite takes the larger. */
-    *code = c > deprecated ? c : deprecated;
-    if (*code < 0)
+    c = c > deprecated ? c : deprecated;
+    if (c < 0)
         mtf_fail(m, MTF_ERR_BAD_MODEL, "operator code %u is negative", i);
-    return m->status;
+    return c;
 }
 
-/* Decode the fields every tensor has (no checks: the table was checked);
- * returns the tensor's buffer field, NULL when absent. */
+/* Decode the fields every tensor has (no checks: the table was checked by
+ * mtf_check_tensor); returns the tensor's buffer field, NULL when absent. */
 static const uint8_t *decode(const mtf_model_t *m, uint32_t pos, mtf_tensor_t *t);
 
-/* Check tensor table tt and decode it into t. alloc: give an is_variable tensor its tail buffer. */
-mtf_status_t mtf_read_tensor(mtf_model_t *m, const mtf_table_t *tt, mtf_tensor_t *t, int index, int alloc)
+int mtf_check_tensor(mtf_model_t *m, const mtf_table_t *tt, int index, const uint8_t **const_data)
 {
-    mtf_vec_t shape, scales, zps, v;
+    struct {
+        mtf_vec_t shape;
+        uint32_t type, b;
+        mtf_table_t quant;
+        uint32_t variable;
+    } r;
     mtf_table_t sub;
-    mtf_rd_vec(m, tt, MTF_VEC(MTF_F_TENSOR_SHAPE, 2), &shape);
-    uint32_t type = mtf_rd_num(m, tt, MTF_U8(MTF_F_TENSOR_TYPE));
-    uint32_t b = mtf_rd_num(m, tt, MTF_U32(MTF_F_TENSOR_BUFFER, 0));
-    uint32_t variable = mtf_rd_num(m, tt, MTF_U8(MTF_F_TENSOR_VARIABLE));
-    int sparse = mtf_rd_sub(m, tt, MTF_F_TENSOR_SPARSITY, &sub);
+    mtf_rd_fields(m, tt,
+                  MTF_FLDS(MTF_FLD(MTF_F_TENSOR_SHAPE, MTF_K_VEC2), MTF_FLD(MTF_F_TENSOR_TYPE, MTF_K_U8),
+                           MTF_FLD(MTF_F_TENSOR_BUFFER, MTF_K_U32), MTF_FLD(MTF_F_TENSOR_QUANT, MTF_K_SUB),
+                           MTF_FLD(MTF_F_TENSOR_VARIABLE, MTF_K_U8)),
+                  &r);
+    const mtf_vec_t shape = r.shape;
+    uint32_t type = r.type, b = r.b, variable = r.variable;
+    /* A sparsity table that fails its check fails the model (status) anyway. */
+    mtf_rd_fields(m, tt, MTF_FLD(MTF_F_TENSOR_SPARSITY, MTF_K_SUB), &sub);
+    int sparse = sub.vt_len != 0;
     uint32_t bytes = (uint32_t)mtf_dtype_size((int)type);
     if (sparse || shape.len > MTF_MAX_DIMS || bytes == 0)
-        mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE,
-                 sparse                     ? "tensor %d is sparse"
-                 : shape.len > MTF_MAX_DIMS ? "tensor %d has too many dims"
-                                            : "tensor %d has unsupported type %u",
-                 index, type);
+        mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "tensor %d: sparse, too many dims or unsupported type", index);
     for (uint32_t i = 0; i < shape.len; i++) {
         int32_t d = mtf_rd_vec_i32(m, &shape, i);
         uint64_t product = (uint64_t)bytes * (uint32_t)d;
@@ -63,10 +61,16 @@ mtf_status_t mtf_read_tensor(mtf_model_t *m, const mtf_table_t *tt, mtf_tensor_t
             mtf_fail(m, MTF_ERR_BAD_MODEL, "tensor %d has a negative dim or is over 2 GB", index);
         bytes = (uint32_t)product;
     }
-    if (mtf_rd_sub(m, tt, MTF_F_TENSOR_QUANT, &sub)) {
-        mtf_rd_vec(m, &sub, MTF_VEC(MTF_F_QUANT_SCALE, 2), &scales);
-        mtf_rd_vec(m, &sub, MTF_VEC(MTF_F_QUANT_ZERO_POINT, 3), &zps);
-        mtf_rd_num(m, &sub, MTF_U32(MTF_F_QUANT_DIM, 0));
+    if (r.quant.vt_len != 0) {
+        struct {
+            mtf_vec_t scales, zps;
+            uint32_t dim;
+        } q;
+        mtf_rd_fields(m, &r.quant,
+                      MTF_FLDS(MTF_FLD(MTF_F_QUANT_SCALE, MTF_K_VEC2), MTF_FLD(MTF_F_QUANT_ZERO_POINT, MTF_K_VEC3),
+                               MTF_FLD(MTF_F_QUANT_DIM, MTF_K_U32), 0, 0),
+                      &q);
+        const mtf_vec_t scales = q.scales, zps = q.zps;
         /* quantized_dimension is checked by the kernels that use it: converters
          * write odd values on tensors where it does not matter (e.g. 3 on a 1-D bias).
          * Scales and zero points keep the ranges every valid model keeps, so that
@@ -92,79 +96,89 @@ mtf_status_t mtf_read_tensor(mtf_model_t *m, const mtf_table_t *tt, mtf_tensor_t
     }
     uint32_t len = 0;
     const uint8_t *data = NULL;
-    if (!variable && (b != 0 || m->buffers.len != 0) && m->status == MTF_OK) {
+    /* (After a failure these reads are safe too: they find absent fields.) */
+    if (!variable && (b != 0 || m->buffers.len != 0)) {
         if (b >= m->buffers.len)
-            return mtf_fail(m, MTF_ERR_BAD_MODEL, "buffer index %u out of range", b);
+            return (void)mtf_fail(m, MTF_ERR_BAD_MODEL, "buffer index %u out of range", b), 0;
+        struct {
+            mtf_vec_t v;
+            uint32_t offset, size;
+        } bf;
         mtf_rd_vec_table(m, &m->buffers, b, &sub);
-        mtf_rd_vec(m, &sub, MTF_VEC(MTF_F_BUFFER_DATA, 0), &v);
-        uint32_t offset = mtf_rd_num(m, &sub, MTF_U64(MTF_F_BUFFER_OFFSET));
-        uint32_t size = mtf_rd_num(m, &sub, MTF_U64(MTF_F_BUFFER_SIZE));
-        len = v.len;
-        data = m->fb + v.pos;
+        mtf_rd_fields(m, &sub,
+                      MTF_FLDS(MTF_FLD(MTF_F_BUFFER_DATA, MTF_K_VEC0), MTF_FLD(MTF_F_BUFFER_OFFSET, MTF_K_U64),
+                               MTF_FLD(MTF_F_BUFFER_SIZE, MTF_K_U64), 0, 0),
+                      &bf);
+        uint32_t offset = bf.offset, size = bf.size;
+        len = bf.v.len;
+        data = m->fb + bf.v.pos;
         if (offset > 1) {
             /* Large-model format: the data follows the flatbuffer, at offset from its start. */
             if (size > m->fb_len || offset > m->fb_len - size)
-                mtf_fail(m, MTF_ERR_BAD_MODEL, "buffer %u lies outside the model", b);
+                return (void)mtf_fail(m, MTF_ERR_BAD_MODEL, "buffer %u lies outside the model", b), 0;
             len = size;
             data = m->fb + offset;
         }
         if (len != 0 && len < bytes)
             mtf_fail(m, MTF_ERR_BAD_MODEL, "tensor %d needs %u bytes, its buffer has %u", index, bytes, len);
     }
+    *const_data = data;
     if (m->status != MTF_OK)
-        return m->status;
-    decode(m, tt->pos, t);
-    if (variable) {
-        t->flags = MTF_TENSOR_VARIABLE;
-        if (alloc)
-            t->data = mtf_tail_alloc(m, bytes);
-    } else if (len != 0) {
-        t->flags = MTF_TENSOR_CONST;
-        t->data = (uint8_t *)(uintptr_t)data; /* read-only: kernels never write inputs */
-    } else {
-        t->flags = MTF_TENSOR_PLANNED;
-    }
-    return m->status;
+        return 0;
+    return variable ? MTF_TENSOR_VARIABLE : len != 0 ? MTF_TENSOR_CONST : MTF_TENSOR_PLANNED;
 }
 
-/* The inputs (field 1) and outputs (field 2) of an operator or subgraph table
- * (their indices are checked by use_io, once the tensors are known). */
-static void read_io(mtf_model_t *m, const mtf_table_t *t, mtf_io_t *io)
+/* io from the inputs and outputs vectors (fields 1 and 2) of an operator or
+ * subgraph table (their indices are checked by mtf_use_io, once the tensors
+ * are known). Out of line: two callers (code size). */
+static MTF_CORE_NOINLINE void set_io(mtf_model_t *m, const mtf_vec_t v[2], mtf_io_t *io)
 {
-    mtf_vec_t ins, outs;
-    mtf_rd_vec(m, t, MTF_VEC(MTF_F_OP_INPUTS, 2), &ins);
-    mtf_rd_vec(m, t, MTF_VEC(MTF_F_OP_OUTPUTS, 2), &outs);
-    if (ins.len > 0xffff || outs.len > 0xffff)
+    if (v[0].len > 0xffff || v[1].len > 0xffff)
         mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "over 65535 tensors in a list");
-    io->inputs = ins.pos;
-    io->outputs = outs.pos;
-    io->n_inputs = (uint16_t)ins.len;
-    io->n_outputs = (uint16_t)outs.len;
+    io->inputs = v[0].pos;
+    io->outputs = v[1].pos;
+    io->n_inputs = (uint16_t)v[0].len;
+    io->n_outputs = (uint16_t)v[1].len;
 }
 
-/* Check the tensor indices of a node's io (code: its builtin code) or, with
- * code -1, of subgraph sg's own inputs and outputs, and mark the tensors used
- * (planned: mtf_planner.h 2a). Only a node input may be absent (-1); a node
- * may not write a constant, and a subgraph's inputs and outputs may not be
- * constants at all, nor resources for the model's (main's) own. VAR_HANDLE's output points at the kernel's op data (the
- * resource id): no planned memory. */
-static void use_io(mtf_model_t *m, mtf_subgraph_t *sg, const mtf_io_t *io, int32_t code)
+/* Check the tensor indices of a node's io or, with node NULL, of subgraph
+ * sg's own inputs and outputs, and mark the tensors used (planned:
+ * mtf_planner.h 2a). Only a node input may be absent (-1); a node may not
+ * write a constant, and a subgraph's inputs and outputs may not be constants
+ * at all, nor resources for the model's (main's) own. VAR_HANDLE's output
+ * points at its resource record's id (mtf_core_variables.c): no planned memory.
+ * The planner runs it again over the same io with recs (the indices pass
+ * again): each use then widens the planned tensor's lifetime to the node's
+ * step, or for the subgraph's own inputs (outputs) to its first (last) step. */
+void mtf_use_io(mtf_model_t *m, mtf_subgraph_t *sg, const mtf_node_t *node, mtf_plan_buf_t *recs)
 {
+    const mtf_io_t *io = node != NULL ? &node->io : &sg->io;
     uint32_t n_in = io->n_inputs;
     for (uint32_t e = 0; e < n_in + io->n_outputs && m->status == MTF_OK; e++) {
         int32_t idx = mtf_io_tensor(m, io, e);
-        if (idx < (code >= 0 && e < n_in ? -1 : 0) || idx >= sg->n_tensors) {
+        if (idx < (node != NULL && e < n_in ? -1 : 0) || idx >= sg->n_tensors) {
             mtf_fail(m, MTF_ERR_BAD_MODEL, "tensor index %d out of range", idx);
         } else if (idx >= 0) {
             mtf_tensor_t *t = full_tensor(sg, idx);
-            if (code < 0 ? t == NULL || (sg == m->subgraphs && t->dtype == MTF_RESOURCE) : t == NULL && e >= n_in) {
-                mtf_fail(m, code < 0 ? MTF_ERR_UNSUPPORTED_TYPE : MTF_ERR_BAD_MODEL,
-                         code < 0 ? "a subgraph input or output is a constant (or a resource in main)"
-                                  : "an op writes a constant tensor");
-            } else if (t != NULL) {
+            if (node == NULL && (t == NULL || (sg == m->subgraphs && t->dtype == MTF_RESOURCE))) {
+                mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE,
+                         "a subgraph input or output is a constant (or a resource in main)");
+            } else if (t == NULL) {
+                if (e >= n_in)
+                    mtf_fail(m, MTF_ERR_BAD_MODEL, "an op writes a constant tensor");
+            } else {
                 t->reserved = 1;
-                if (e >= n_in && code == MTF_CODE_VAR_HANDLE)
+                if (e >= n_in && node != NULL && node->code == MTF_CODE_VAR_HANDLE)
                     t->flags &= (uint8_t)~MTF_TENSOR_PLANNED;
+                if (recs != NULL && (t->flags & MTF_TENSOR_PLANNED)) {
+                    /* While planning, data holds the tensor's record index. */
+                    mtf_plan_buf_t *r = &recs[(uintptr_t)t->data];
+                    int32_t step = node != NULL ? node->step : e < n_in ? sg->first_step : sg->last_step;
+                    if (step < r->first)
+                        r->first = step;
+                    if (step > r->last)
+                        r->last = step;
+                }
             }
         }
     }
@@ -176,29 +190,38 @@ static mtf_status_t read_node(mtf_model_t *m, const fb_model_t *f, int32_t s, co
     mtf_subgraph_t *sg = &m->subgraphs[s];
     mtf_node_t *node = &sg->nodes[i];
     int32_t code, version;
-    mtf_table_t opt;
-    uint32_t opcode = mtf_rd_num(m, ot, MTF_U32(MTF_F_OP_OPCODE, 0));
-    if (opcode >= f->opcodes.len)
-        return mtf_fail(m, MTF_ERR_BAD_MODEL, "op %d: operator code index %u out of range", i, opcode);
-    mtf_read_opcode(m, f, opcode, &code, &version);
-    read_io(m, ot, &node->io);
-    node->opt_type = (uint8_t)mtf_rd_num(m, ot, MTF_U8(MTF_F_OP_OPTIONS_TYPE));
-    if (mtf_rd_sub(m, ot, MTF_F_OP_OPTIONS, &opt)) {
-        node->opt = m->fb + opt.pos;
-        node->opt_room = m->fb_len - opt.pos;
+    struct {
+        uint32_t opcode;
+        mtf_vec_t io[2];
+        uint32_t opt_type;
+        mtf_table_t opt;
+    } r;
+    mtf_rd_fields(m, ot,
+                  MTF_FLDS(MTF_FLD(MTF_F_OP_OPCODE, MTF_K_U32), MTF_FLD(MTF_F_OP_INPUTS, MTF_K_VEC2),
+                           MTF_FLD(MTF_F_OP_OUTPUTS, MTF_K_VEC2), MTF_FLD(MTF_F_OP_OPTIONS_TYPE, MTF_K_U8),
+                           MTF_FLD(MTF_F_OP_OPTIONS, MTF_K_SUB)),
+                  &r);
+    if (r.opcode >= f->opcodes.len)
+        return mtf_fail(m, MTF_ERR_BAD_MODEL, "operator code index %u out of range", r.opcode);
+    code = mtf_read_opcode(m, f, r.opcode, &version);
+    set_io(m, r.io, &node->io);
+    node->opt_type = (uint8_t)r.opt_type;
+    if (r.opt.vt_len != 0) {
+        node->opt = m->fb + r.opt.pos;
+        node->opt_room = m->fb_len - r.opt.pos;
     }
-    use_io(m, sg, &node->io, code);
+    node->code = (uint8_t)code; /* for mtf_use_io; a code over 255 is refused just below */
+    mtf_use_io(m, sg, node, NULL);
     if (m->status != MTF_OK)
         return m->status;
-    int known;
-    int k = mtf_find_kernel(code, version, &known);
+    int k = mtf_find_kernel(code, version);
+    int known = k == -1;
     if (k < 0)
         return mtf_fail(m, MTF_ERR_UNSUPPORTED_OP,
                         known ? "op %d: %s version %d is not supported by this build"
                               : "op %d: operator %s (code %d) is not supported",
                         i, mtf_op_name(code), known ? version : code);
     node->kernel = (uint8_t)k;
-    node->code = (uint8_t)code;
     node->version = (uint8_t)version;
     node->step = m->total_steps++;
     if (code == MTF_CODE_CALL_ONCE) {
@@ -207,8 +230,7 @@ static mtf_status_t read_node(mtf_model_t *m, const fb_model_t *f, int32_t s, co
         /* A subgraph has its tmap from the start of its reading: this also refuses cycles. */
         if (bad || m->subgraphs[target].tmap != NULL || depth >= MTF_MAX_CALL_DEPTH)
             return mtf_fail(m, bad ? MTF_ERR_BAD_MODEL : MTF_ERR_UNSUPPORTED_TYPE,
-                            bad ? "op %d: CALL_ONCE of subgraph %d" : "op %d: subgraph %d is called twice or too deep",
-                            i, target);
+                            "op %d: CALL_ONCE of subgraph %d (absent, called twice or too deep)", i, target);
         return mtf_build_subgraph(m, f, target, depth + 1);
     }
     return MTF_OK;
@@ -219,11 +241,16 @@ mtf_status_t mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, 
 {
     mtf_subgraph_t *sg = &m->subgraphs[s];
     mtf_table_t t;
-    mtf_vec_t tensors, ops;
+    struct {
+        mtf_vec_t tensors, io[2], ops;
+    } r;
     mtf_rd_vec_table(m, &f->subgraphs, (uint32_t)s, &t);
-    mtf_rd_vec(m, &t, MTF_VEC(MTF_F_SG_TENSORS, 2), &tensors);
-    read_io(m, &t, &sg->io);
-    mtf_rd_vec(m, &t, MTF_VEC(MTF_F_SG_OPERATORS, 2), &ops);
+    mtf_rd_fields(m, &t,
+                  MTF_FLDS(MTF_FLD(MTF_F_SG_TENSORS, MTF_K_VEC2), MTF_FLD(MTF_F_SG_INPUTS, MTF_K_VEC2),
+                           MTF_FLD(MTF_F_SG_OUTPUTS, MTF_K_VEC2), MTF_FLD(MTF_F_SG_OPERATORS, MTF_K_VEC2), 0),
+                  &r);
+    set_io(m, r.io, &sg->io);
+    const mtf_vec_t tensors = r.tensors, ops = r.ops;
     /* Counts that keep every array size below 2^31 bytes. */
     if (tensors.len > 0x7fffff || ops.len > 0x7fffff)
         mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "subgraph %d is too large", s);
@@ -232,23 +259,32 @@ mtf_status_t mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, 
     if (m->status != MTF_OK)
         return m->status;
     /* Pass 0: check every tensor and map it; constants keep only their table position.
-     * Pass 1: persistent structs for the others. */
-    sg->tmap = mtf_tail_alloc(m, sizeof(uint32_t) * (tensors.len ? tensors.len : 1));
+     * Pass 1: persistent structs for the others, decoded from their checked tables. */
+    /* (Never NULL, even for 0 bytes: tmap != NULL marks a read subgraph.) */
+    sg->tmap = mtf_tail_alloc(m, sizeof(uint32_t) * tensors.len);
     for (int pass = 0; pass < 2 && m->status == MTF_OK; pass++) {
         if (pass) {
-            sg->tensors = mtf_tail_alloc(m, sizeof(mtf_tensor_t) * (size_t)(sg->n_full ? sg->n_full : 1));
-            sg->nodes = mtf_tail_alloc(m, sizeof(mtf_node_t) * (ops.len ? ops.len : 1));
+            sg->tensors = mtf_tail_alloc(m, sizeof(mtf_tensor_t) * (size_t)sg->n_full);
+            sg->nodes = mtf_tail_alloc(m, sizeof(mtf_node_t) * ops.len);
         }
         for (uint32_t i = 0; i < tensors.len && m->status == MTF_OK; i++) {
-            mtf_tensor_t tmp, *tn = pass ? full_tensor(sg, (int32_t)i) : &tmp;
-            if (tn == NULL)
+            const uint8_t *data;
+            mtf_tensor_t *tn = pass ? full_tensor(sg, (int32_t)i) : NULL;
+            if (pass && tn == NULL)
                 continue;
             mtf_rd_vec_table(m, &tensors, i, &t);
-            if (mtf_read_tensor(m, &t, tn, (int)i, pass) == MTF_OK && !pass)
-                sg->tmap[i] = (tmp.flags & MTF_TENSOR_CONST) ? (MTF_TMAP_CONST | t.pos) : (uint32_t)sg->n_full++;
+            int kind = mtf_check_tensor(m, &t, (int)i, &data);
+            if (!pass) {
+                sg->tmap[i] = kind == MTF_TENSOR_CONST ? (MTF_TMAP_CONST | t.pos) : (uint32_t)sg->n_full++;
+            } else if (kind != 0) {
+                decode(m, t.pos, tn);
+                tn->flags = (uint8_t)kind;
+                if (kind == MTF_TENSOR_VARIABLE)
+                    tn->data = mtf_tail_alloc(m, (size_t)tn->bytes);
+            }
         }
     }
-    use_io(m, sg, &sg->io, -1);
+    mtf_use_io(m, sg, NULL, NULL);
     sg->first_step = m->total_steps;
     for (uint32_t i = 0; i < ops.len && m->status == MTF_OK; i++) {
         mtf_rd_vec_table(m, &ops, i, &t);
@@ -266,12 +302,12 @@ mtf_status_t mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, 
 /* ---- constant tensors at invoke time ----
  * A constant tensor has no persistent struct (mtf_arena.h): mtf_node_input()
  * decodes it from its table whenever a kernel asks, i.e. at every invoke.
- * mtf_read_tensor() checked every position of that table when the subgraph
- * was built (pass 1 of mtf_build_subgraph), and the model bytes must not
- * change while the model lives, so this decoder reads the same fields again
- * without any check: it is what every kernel pays per constant input per
- * invoke. mtf_read_tensor() decodes with it too, after its checks, so the two
- * cannot disagree (MTF_VERIFY_CONST_DECODE compares them). */
+ * mtf_check_tensor() checked every position of that table when the subgraph
+ * was built, and the model bytes must not change while the model lives, so
+ * this decoder reads the same fields again without any check: it is what every kernel pays per constant input per
+ * invoke. Non-constant tensors are decoded with it too, once, after the
+ * checks; MTF_VERIFY_CONST_DECODE compares its data pointer with the one
+ * mtf_check_tensor() computed. */
 
 typedef struct {
     const uint8_t *t;  /* table start */

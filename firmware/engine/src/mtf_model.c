@@ -68,12 +68,11 @@ static mtf_tensor_t *node_tensor(mtf_model_t *m, const mtf_node_t *node, uint32_
     mtf_tensor_t *t = &m->slots[slot < MTF_CONST_SLOTS ? slot : MTF_CONST_SLOTS - 1];
     mtf_read_const(m, entry & ~MTF_TMAP_CONST, t);
 #ifdef MTF_VERIFY_CONST_DECODE
-    /* Sanitizer/fuzz builds: the unchecked decoder must agree with the checked one. */
-    mtf_tensor_t ref;
+    /* Sanitizer/fuzz builds: the unchecked decoder must find the data the checked reader found. */
+    const uint8_t *data;
     mtf_table_t tt;
-    memset(&ref, 0, sizeof ref);
     mtf_rd_table(m, entry & ~MTF_TMAP_CONST, &tt);
-    if (mtf_read_tensor(m, &tt, &ref, idx, 0) != MTF_OK || memcmp(&ref, t, sizeof ref) != 0)
+    if (mtf_check_tensor(m, &tt, idx, &data) != MTF_TENSOR_CONST || data != t->data)
         __builtin_trap();
 #endif
     return t;
@@ -119,7 +118,7 @@ void *mtf_alloc_persistent(mtf_model_t *m, size_t bytes)
 mtf_status_t mtf_request_scratch(mtf_model_t *m, mtf_node_t *node, size_t bytes, int *handle)
 {
     MTF_ENSURE(m, m->preparing, MTF_ERR_INTERNAL, "scratch requested outside prepare");
-    MTF_ENSURE(m, bytes <= 0x7fffffffu, MTF_ERR_ARENA_TOO_SMALL, "scratch of %u bytes", (unsigned)bytes);
+    MTF_ENSURE(m, bytes <= 0x7fffffffu, MTF_ERR_ARENA_TOO_SMALL, "scratch over 2 GB");
     mtf_scratch_rec_t *rec = mtf_tail_alloc(m, sizeof *rec);
     if (rec == NULL)
         return m->status;
@@ -137,60 +136,6 @@ void *mtf_scratch(mtf_model_t *m, int handle)
     return m->base + rec->offset;
 }
 
-/* ---- resource variables ---- */
-
-int32_t mtf_resource_id(mtf_model_t *m, const uint8_t *container, uint32_t container_len,
-                        const uint8_t *name, uint32_t name_len)
-{
-    int32_t id = m->n_resources;
-    for (uint32_t h = m->resource_last; h != 0;) {
-        const mtf_resource_t *r = mtf_handle_ptr(m, h);
-        id--;
-        /* As TFLite Micro: an absent container matches any container. */
-        int same_container = container == NULL ||
-                             (r->container != NULL && r->container_len == container_len &&
-                              memcmp(r->container, container, container_len) == 0);
-        if (same_container && r->name_len == name_len && memcmp(r->name, name, name_len) == 0)
-            return id;
-        h = r->prev;
-    }
-    mtf_resource_t *r = mtf_alloc_persistent(m, sizeof *r);
-    if (r == NULL)
-        return -1;
-    r->container = container;
-    r->container_len = container_len;
-    r->name = name;
-    r->name_len = name_len;
-    r->prev = m->resource_last;
-    m->resource_last = (uint32_t)(m->end - (uint8_t *)r);
-    return m->n_resources++;
-}
-
-mtf_resource_t *mtf_resource_get(mtf_model_t *m, int32_t id)
-{
-    if ((uint32_t)id >= (uint32_t)m->n_resources)
-        return NULL;
-    int32_t i = m->n_resources - 1;
-    uint32_t h = m->resource_last;
-    while (i > id) {
-        h = ((const mtf_resource_t *)mtf_handle_ptr(m, h))->prev;
-        i--;
-    }
-    return mtf_handle_ptr(m, h);
-}
-
-mtf_resource_t *mtf_variable_of(mtf_model_t *m, const mtf_tensor_t *handle, int32_t bytes)
-{
-    mtf_resource_t *r = NULL;
-    if (handle != NULL && handle->data != NULL && handle->bytes >= 4)
-        r = mtf_resource_get(m, mtf_load_i32(handle->data));
-    if (r == NULL || r->buffer == NULL || r->bytes != bytes) {
-        mtf_fail(m, MTF_ERR_BAD_MODEL, "no variable of %d bytes for this resource", bytes);
-        return NULL;
-    }
-    return r;
-}
-
 /* ---- init ---- */
 
 /* Runs the prepare (eval 0) or eval (eval 1) function of every node of subgraph s.
@@ -206,7 +151,7 @@ static mtf_status_t run_nodes(mtf_model_t *m, int32_t s, int eval)
         st = (eval ? k->eval : k->prepare)(m, &sg->nodes[i]);
         /* A kernel that failed without a message still gets one (mtf_fail keeps the first). */
         if (st != MTF_OK)
-            mtf_fail(m, st, eval ? "eval failed" : "prepare failed");
+            mtf_fail(m, st, "failed");
         if (!eval)
             st = m->status;
     }
@@ -276,7 +221,7 @@ static mtf_status_t init_in(mtf_model_t *m, const fb_model_t *f, void *arena, si
     uintptr_t a = (uintptr_t)arena;
     uintptr_t base = (a + MTF_ARENA_ALIGN - 1) & ~(uintptr_t)(MTF_ARENA_ALIGN - 1);
     uintptr_t end = (a + arena_size) & ~(uintptr_t)(MTF_TAIL_ALIGN - 1);
-    if (arena_size < 2 * MTF_ARENA_ALIGN || end < base)
+    if (end < base) /* a tiny arena (or a + arena_size wrapped) */
         end = base;
     m->base = (uint8_t *)base;
     m->end = (uint8_t *)end;
@@ -292,8 +237,7 @@ static mtf_status_t init_in(mtf_model_t *m, const fb_model_t *f, void *arena, si
     MTF_TRY(prepare_all(m));
     MTF_TRY(mtf_plan_model(m));
     m->ready = 1;
-    reset_state(m);
-    m->reset_count = 1;
+    reset_state(m); /* reset_count 0 -> 1: CALL_ONCE (ran_at 0) runs at the first invoke */
     m->err = NULL;
     memcpy(self, m, sizeof *m);
     return MTF_OK;
@@ -307,7 +251,7 @@ mtf_status_t mtf_init(const void *model, size_t model_len, void *arena, size_t a
     if (out != NULL)
         *out = NULL;
     if (model == NULL || arena == NULL || out == NULL)
-        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model, arena and out must not be NULL");
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model, arena or out is NULL");
     mtf_status_t st = open_model(&m, model, model_len, &f, err);
     if (st == MTF_OK)
         st = init_in(&m, &f, arena, arena_size);
@@ -327,7 +271,7 @@ mtf_status_t mtf_arena_needed(const void *model, size_t model_len, void *work, s
     mtf_error_t local;
     mtf_error_t *e = err != NULL ? err : &local;
     if (needed == NULL)
-        return set_error(err, MTF_ERR_BAD_ARGUMENT, "needed must not be NULL");
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "needed is NULL");
     *needed = 0;
     mtf_status_t st = mtf_init(model, model_len, work, work_size, &m, e);
     if (st == MTF_OK)
@@ -427,27 +371,26 @@ mtf_status_t mtf_list_ops(const void *model, size_t model_len, mtf_op_info_t *op
     mtf_model_t m;
     fb_model_t f;
     if (model == NULL || count == NULL || (ops == NULL && max > 0))
-        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model and count must not be NULL");
+        return set_error(err, MTF_ERR_BAD_ARGUMENT, "model or count is NULL");
     *count = 0;
     if (open_model(&m, model, model_len, &f, err) != MTF_OK)
         return m.status;
     int n = 0;
     for (uint32_t i = 0; i < f.opcodes.len; i++) {
-        int32_t code, version;
-        if (mtf_read_opcode(&m, &f, i, &code, &version) != MTF_OK)
+        int32_t version, code = mtf_read_opcode(&m, &f, i, &version);
+        if (m.status != MTF_OK)
             return m.status;
         /* Entries already written are compared; past max, duplicates are rare and harmless. */
-        int j = 0;
-        while (j < n && j < max && (ops[j].builtin_code != code || ops[j].version != version))
-            j++;
-        if (j < n && j < max)
+        int j = n < max ? n : max;
+        while (j > 0 && (ops[j - 1].builtin_code != code || ops[j - 1].version != version))
+            j--;
+        if (j > 0)
             continue;
         if (n < max) {
-            int known;
             ops[n].builtin_code = code;
             ops[n].version = version;
             ops[n].name = mtf_op_name(code);
-            ops[n].supported = mtf_find_kernel(code, version, &known) >= 0;
+            ops[n].supported = mtf_find_kernel(code, version) >= 0;
         }
         n++;
     }

@@ -119,35 +119,21 @@ mtf_status_t mtf_plan_model(mtf_model_t *m)
     size_t room = (size_t)(m->tail - m->base);
     uint32_t n = each_tensor(m, recs, room, NULL);
     uint32_t total = n + each_scratch(m, NULL, 0);
-    size_t fixed = (size_t)(m->base - m->arena) + (size_t)(m->arena + m->arena_size - m->tail);
+    /* Arena bytes outside the gap: (base - arena) + (arena + arena_size - tail). */
+    size_t fixed = m->arena_size - room;
     if (total > MTF_PLAN_MAX_BUFFERS)
-        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "%u buffers to plan (max 65535)", total);
+        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "over 65535 buffers to plan");
     size_t work = mtf_round_up(mtf_plan_work_bytes(total), MTF_ARENA_ALIGN);
     if (work > room)
         return mtf_fail(m, MTF_ERR_ARENA_TOO_SMALL, "arena too small to plan the model");
 
-    /* Lifetimes: every use by a node widens [first, last] to its step; a
-     * subgraph input to the subgraph's first step, an output to its last (all
-     * its nodes' steps lie between, so this is step 2a of mtf_planner.h). */
+    /* Lifetimes (step 2a): every use by a node widens [first, last] to its
+     * step; a subgraph input to the subgraph's first step, an output to its
+     * last (all its nodes' steps lie between, so this is step 2a). */
     for (int32_t s = 0; s < m->n_subgraphs; s++) {
-        const mtf_subgraph_t *sg = &m->subgraphs[s];
-        for (int32_t j = 0; sg->tmap != NULL && j <= sg->n_nodes; j++) {
-            const mtf_io_t *io = j < sg->n_nodes ? &sg->nodes[j].io : &sg->io;
-            for (uint32_t e = 0; e < (uint32_t)io->n_inputs + io->n_outputs; e++) {
-                int32_t idx = mtf_io_tensor(m, io, e);
-                const mtf_tensor_t *t = idx >= 0 ? full_tensor(sg, idx) : NULL;
-                if (t == NULL || !planned(t))
-                    continue;
-                int32_t step = j < sg->n_nodes ? sg->nodes[j].step
-                               : e < io->n_inputs ? sg->first_step
-                                                  : sg->last_step;
-                mtf_plan_buf_t *r = &recs[(uintptr_t)t->data];
-                if (step < r->first)
-                    r->first = step;
-                if (step > r->last)
-                    r->last = step;
-            }
-        }
+        mtf_subgraph_t *sg = &m->subgraphs[s];
+        for (int32_t j = 0; sg->tmap != NULL && j <= sg->n_nodes; j++)
+            mtf_use_io(m, sg, j < sg->n_nodes ? &sg->nodes[j] : NULL, recs);
     }
     /* 2b: scratch, in request order. */
     each_scratch(m, recs + total, 1);

@@ -23,12 +23,12 @@ static uint32_t follow(const mtf_model_t *m, uint32_t p)
     return target < p ? UINT32_MAX : target;
 }
 
-void mtf_rd_root(mtf_model_t *m, mtf_table_t *root)
+/* Check the header (root offset, lenient "TFL3" identifier) and open the root table. */
+static void rd_root(mtf_model_t *m, mtf_table_t *root)
 {
+    /* Under 8 bytes: no root table (mtf_rd_table refuses the position). */
     uint32_t pos = UINT32_MAX;
-    if (m->fb_len < 8) {
-        mtf_fail(m, MTF_ERR_BAD_MODEL, "model too short");
-    } else {
+    if (m->fb_len >= 8) {
         /* TFLite accepts a missing identifier (old files) but not a wrong one:
          * only bytes 4..7 that look like an identifier are compared. */
         uint32_t id = mtf_rd_u32_at(m->fb + 4);
@@ -65,6 +65,22 @@ bad:
     mtf_fail(m, MTF_ERR_BAD_MODEL, "table or vtable out of bounds");
 }
 
+mtf_status_t mtf_open_model(mtf_model_t *m, const void *model, size_t model_len, fb_model_t *f)
+{
+    mtf_table_t root;
+    if (model_len > 0x7fffffffu)
+        return mtf_fail(m, MTF_ERR_BAD_MODEL, "model larger than 2 GB");
+    m->fb = model;
+    m->fb_len = (uint32_t)model_len;
+    rd_root(m, &root);
+    mtf_rd_fields(m, &root,
+                  MTF_FLDS(MTF_FLD(MTF_F_MODEL_OPCODES, MTF_K_VEC2), MTF_FLD(MTF_F_MODEL_SUBGRAPHS, MTF_K_VEC2),
+                           MTF_FLD(MTF_F_MODEL_BUFFERS, MTF_K_VEC2), 0, 0),
+                  f);
+    m->buffers = f->buffers;
+    return m->status;
+}
+
 /* Model position of a field of size bytes, 0 when absent (a present field is
  * never at 0: its offset in the table is not 0) or when it does not fit its
  * table (a failure). */
@@ -81,59 +97,62 @@ static uint32_t field_at(mtf_model_t *m, const mtf_table_t *t, int field, uint32
     return off ? t->pos + off : 0;
 }
 
-uint32_t mtf_rd_num(mtf_model_t *m, const mtf_table_t *t, uint32_t spec)
-{
-    uint32_t size = (spec >> 8) & 0xff;
-    uint32_t p = field_at(m, t, (int)(spec & 0xff), size);
-    if (p == 0)
-        return spec >> 16;
-    const uint8_t *b = m->fb + p;
-    if (size == 1)
-        return b[0];
-    if (size == 8 && mtf_rd_u32_at(b + 4) != 0)
-        return UINT32_MAX;
-    return mtf_rd_u32_at(b);
-}
-
-void mtf_rd_vec(mtf_model_t *m, const mtf_table_t *t, uint32_t spec, mtf_vec_t *v)
-{
-    uint32_t shift = spec >> 8;
-    v->pos = 0;
-    v->len = 0;
-    uint32_t p = field_at(m, t, (int)(spec & 0xff), 4);
-    if (p == 0)
-        return;
-    p = follow(m, p);
-    if (in_model(m, p, 4)) {
-        uint32_t len = mtf_rd_u32_at(m->fb + p);
-        uint32_t room = m->fb_len - p - 4;
-#ifdef MTF_FUZZ_PLANT_OOB
-        /* Planted bug for the fuzz harness's self-test: vector lengths go unchecked. */
-        room = UINT32_MAX;
-#endif
-        if (len <= room >> shift) {
-            v->pos = p + 4;
-            v->len = len;
-            return;
-        }
-    }
-    mtf_fail(m, MTF_ERR_BAD_MODEL, "vector overruns the model");
-}
-
 void mtf_rd_vec_table(mtf_model_t *m, const mtf_vec_t *v, uint32_t i, mtf_table_t *t)
 {
     /* i < v->len: the vector was checked to hold its uoffsets. */
     mtf_rd_table(m, follow(m, v->pos + 4 * i), t);
 }
 
-int mtf_rd_sub(mtf_model_t *m, const mtf_table_t *t, int field, mtf_table_t *sub)
+void mtf_rd_fields(mtf_model_t *m, const mtf_table_t *t, uint32_t spec, void *out)
 {
-    uint32_t p = field_at(m, t, field, 4);
-    memset(sub, 0, sizeof *sub);
-    if (p == 0)
-        return 0;
-    mtf_rd_table(m, follow(m, p), sub);
-    return 1;
+    uint8_t *o = out;
+    uint32_t dflt = spec >> 31;
+    for (spec &= ~MTF_DFLT1; spec != 0; spec >>= 6) {
+        uint32_t kind = (spec >> 3) & 7;
+        uint32_t size = kind == MTF_K_U8 ? 1 : kind == MTF_K_U64 ? 8 : 4;
+        uint32_t p = field_at(m, t, (int)(spec & 7), size);
+        if (kind == MTF_K_SUB) {
+            mtf_table_t *sub = (mtf_table_t *)(void *)o;
+            memset(sub, 0, sizeof *sub);
+            if (p != 0)
+                mtf_rd_table(m, follow(m, p), sub);
+            o += sizeof *sub;
+        } else if (kind >= MTF_K_VEC0) {
+            /* Elements of 1, 4 or 8 bytes. */
+            uint32_t shift = kind - MTF_K_VEC0;
+            shift += shift != 0;
+            mtf_vec_t *v = (mtf_vec_t *)(void *)o;
+            v->pos = 0;
+            v->len = 0;
+            o += sizeof *v;
+            if (p == 0)
+                continue;
+            p = follow(m, p);
+            if (in_model(m, p, 4)) {
+                uint32_t len = mtf_rd_u32_at(m->fb + p);
+                uint32_t room = m->fb_len - p - 4;
+#ifdef MTF_FUZZ_PLANT_OOB
+                /* Planted bug for the fuzz harness's self-test: vector lengths go unchecked. */
+                room = UINT32_MAX;
+#endif
+                if (len <= room >> shift) {
+                    v->pos = p + 4;
+                    v->len = len;
+                    continue;
+                }
+            }
+            mtf_fail(m, MTF_ERR_BAD_MODEL, "vector overruns the model");
+        } else {
+            uint32_t v = kind == MTF_K_U32 ? dflt : 0;
+            if (p != 0) {
+                const uint8_t *b = m->fb + p;
+                /* U64: the low word, or UINT32_MAX when the value does not fit 32 bits. */
+                v = size == 1 ? b[0] : size == 8 && mtf_rd_u32_at(b + 4) != 0 ? UINT32_MAX : mtf_rd_u32_at(b);
+            }
+            memcpy(o, &v, sizeof v);
+            o += sizeof v;
+        }
+    }
 }
 
 int32_t mtf_io_tensor(const mtf_model_t *m, const mtf_io_t *io, uint32_t e)
@@ -235,14 +254,15 @@ int mtf_opt_type(const mtf_node_t *node)
 
 float mtf_tensor_scale(const mtf_tensor_t *t, int channel)
 {
-    if (channel < 0 || channel >= t->q_count || t->q_scales == NULL)
+    /* q_scales is set whenever q_count > 0 (mtf_read_const). */
+    if ((uint32_t)channel >= (uint32_t)t->q_count)
         return 0.0f;
     return rd_f32_at(t->q_scales + 4 * (uint32_t)channel);
 }
 
 int32_t mtf_tensor_zero_point(const mtf_tensor_t *t, int channel)
 {
-    if (channel < 0 || channel >= t->q_count || t->q_zero_points == NULL)
+    if ((uint32_t)channel >= (uint32_t)t->q_count || t->q_zero_points == NULL)
         return 0;
     /* int64 in the schema; TFLite Micro keeps the low 32 bits. */
     return (int32_t)mtf_rd_u32_at(t->q_zero_points + 8 * (uint32_t)channel);

@@ -19,6 +19,7 @@
 #define MTF_READER_H
 
 #include "mtf_arena.h"
+#include "mtf_planner.h"
 
 /* A checked table: its vtable and table bytes are inside the model
  * (vt_len 0: a table that failed its check, every field absent). */
@@ -44,8 +45,10 @@ enum {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MTF_ALWAYS_INLINE inline __attribute__((always_inline))
+#define MTF_CORE_NOINLINE __attribute__((noinline))
 #else
 #define MTF_ALWAYS_INLINE inline
+#define MTF_CORE_NOINLINE
 #endif
 
 /* Raw little-endian loads at a position already checked by the caller.
@@ -60,46 +63,57 @@ static inline uint16_t mtf_rd_u16_at(const uint8_t *p)
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 
-/* Check the header (root offset, lenient "TFL3" identifier) and open the root table. */
-void mtf_rd_root(mtf_model_t *m, mtf_table_t *root);
 /* Open the table at pos. */
 void mtf_rd_table(mtf_model_t *m, uint32_t pos, mtf_table_t *t);
-/* Unsigned scalar field, spec = MTF_U8(field), MTF_U32(field, dflt) or
- * MTF_U64(field) (the low word, or UINT32_MAX when the value does not fit
- * 32 bits); absent gives dflt (0 for U8 and U64). One packed constant keeps
- * every argument in a register. */
-#define MTF_U8(field) ((field) | 1u << 8)
-#define MTF_U32(field, dflt) ((field) | 4u << 8 | (uint32_t)(dflt) << 16)
-#define MTF_U64(field) ((field) | 8u << 8)
-uint32_t mtf_rd_num(mtf_model_t *m, const mtf_table_t *t, uint32_t spec);
-/* Vector field, spec = MTF_VEC(field, shift): elements of (1 << shift) bytes; absent gives len 0. */
-#define MTF_VEC(field, shift) ((field) | (shift) << 8)
-void mtf_rd_vec(mtf_model_t *m, const mtf_table_t *t, uint32_t spec, mtf_vec_t *v);
 /* Element i (< v->len) of a checked vector of tables. */
 void mtf_rd_vec_table(mtf_model_t *m, const mtf_vec_t *v, uint32_t i, mtf_table_t *t);
-/* Sub-table field: 1 (and sub filled) when present, 0 when absent. */
-int mtf_rd_sub(mtf_model_t *m, const mtf_table_t *t, int field, mtf_table_t *sub);
+/*
+ * Read fields of table t (the only way to read a table's fields; one call
+ * for several, for code size). spec packs up to 5 entries of 6 bits,
+ * MTF_FLD(field, kind), the first in the low bits (MTF_FLDS); field < 8.
+ * Each entry writes its result at out and moves on:
+ *   MTF_K_U8, MTF_K_U32, MTF_K_U64: a uint32_t, the unsigned scalar field
+ *     (for U64 the low word, or UINT32_MAX when the value does not fit 32
+ *     bits); absent gives 0, or 1 for U32 when spec has MTF_DFLT1.
+ *   MTF_K_VEC0/2/3: an mtf_vec_t, the vector field of 1-, 4- or 8-byte
+ *     elements (absent: length 0).
+ *   MTF_K_SUB: an mtf_table_t, the sub-table field (absent: vt_len 0).
+ * out is a struct of those member types in entry order (all 4-aligned, so
+ * without padding).
+ */
+enum { MTF_K_U8 = 1, MTF_K_U32, MTF_K_U64, MTF_K_VEC0, MTF_K_VEC2, MTF_K_VEC3, MTF_K_SUB };
+#define MTF_FLD(field, kind) ((uint32_t)(field) | (uint32_t)(kind) << 3)
+#define MTF_FLDS(a, b, c, d, e) ((a) | (b) << 6 | (c) << 12 | (d) << 18 | (uint32_t)(e) << 24)
+#define MTF_DFLT1 (1u << 31)
+void mtf_rd_fields(mtf_model_t *m, const mtf_table_t *t, uint32_t spec, void *out);
 /* int32 element i (< v->len) of a checked vector. */
 static inline int32_t mtf_rd_vec_i32(const mtf_model_t *m, const mtf_vec_t *v, uint32_t i)
 {
     return (int32_t)mtf_rd_u32_at(m->fb + v->pos + 4 * i);
 }
 
-/* ---- model loading (mtf_load.c); each returns m->status ---- */
+/* ---- model loading (mtf_load.c; mtf_open_model: mtf_reader.c) ---- */
 
-/* The checked vectors of a model (the buffers go to m->buffers). */
+/* The checked vectors of a model (in MODEL field order, read with mtf_rd_fields). */
 typedef struct {
     mtf_vec_t opcodes;   /* tables */
     mtf_vec_t subgraphs; /* tables */
+    mtf_vec_t buffers;   /* tables; also copied to m->buffers */
 } fb_model_t;
-/* Check the model's length and header; open its vectors. */
+/* Check the model's length and header; open its vectors. Returns m->status. */
 mtf_status_t mtf_open_model(mtf_model_t *m, const void *model, size_t model_len, fb_model_t *f);
-mtf_status_t mtf_read_opcode(mtf_model_t *m, const fb_model_t *f, uint32_t i, int32_t *code, int32_t *version);
-/* Check the tensor table tt and decode it into t; alloc: give an is_variable tensor its tail buffer. */
-mtf_status_t mtf_read_tensor(mtf_model_t *m, const mtf_table_t *tt, mtf_tensor_t *t, int index, int alloc);
-/* Decode the constant tensor whose table (checked by mtf_read_tensor at init) is at pos:
+/* Builtin code of operator code entry i (< f->opcodes.len), and its version; failures: m->status. */
+int32_t mtf_read_opcode(mtf_model_t *m, const fb_model_t *f, uint32_t i, int32_t *version);
+/* Check the tensor table tt (index: for messages). Returns what it is: MTF_TENSOR_CONST
+ * (*const_data: its data), MTF_TENSOR_VARIABLE or MTF_TENSOR_PLANNED; 0 after a failure. */
+int mtf_check_tensor(mtf_model_t *m, const mtf_table_t *tt, int index, const uint8_t **const_data);
+/* Decode the constant tensor whose table (checked by mtf_check_tensor at init) is at pos:
  * no checks, no failure; what mtf_node_input() runs for constants at every invoke. */
 void mtf_read_const(const mtf_model_t *m, uint32_t pos, mtf_tensor_t *t);
+/* Check and mark the tensors of a node's io (node NULL: subgraph sg's own io);
+ * with recs (planning), widen their lifetimes (mtf_planner.h 2a). */
+void mtf_use_io(mtf_model_t *m, mtf_subgraph_t *sg, const mtf_node_t *node, mtf_plan_buf_t *recs);
+/* Read subgraph s and the subgraphs its CALL_ONCE nodes run; returns m->status. */
 mtf_status_t mtf_build_subgraph(mtf_model_t *m, const fb_model_t *f, int32_t s, int depth);
 
 #endif /* MTF_READER_H */

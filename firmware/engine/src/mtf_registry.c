@@ -87,20 +87,15 @@ const char *mtf_op_name(int32_t code)
     return "UNKNOWN";
 }
 
-int mtf_find_kernel(int32_t code, int32_t version, int *known)
+int mtf_find_kernel(int32_t code, int32_t version)
 {
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (ops[i].code == code) {
-            const mtf_kernel_t *k = ops[i].kernel;
-            *known = 1;
-            return version >= 1 && version <= ops[i].max_version && k != NULL && k->prepare != NULL &&
-                           k->eval != NULL
-                       ? (int)i
-                       : -1;
+            /* Every kernel defines both functions: a present one is usable. */
+            return version >= 1 && version <= ops[i].max_version && ops[i].kernel != NULL ? (int)i : -1;
         }
     }
-    *known = 0;
-    return -1;
+    return -2;
 }
 
 const mtf_kernel_t *mtf_kernel_at(int index)

@@ -5,42 +5,45 @@
 
 #include "mtf_arena.h"
 
-int mtf_elem_size(int dtype, uint32_t allowed)
+void *mtf_move_alloc(mtf_model_t *m, mtf_node_t *node, size_t bytes)
 {
-    if (dtype < 0 || dtype > 30 || (allowed & MTF_DT(dtype)) == 0)
-        return 0;
-    return mtf_dtype_size(dtype);
+    void *d = mtf_alloc_persistent(m, bytes);
+    mtf_node_set_data(node, d); /* NULL is harmless: init fails */
+    return d;
 }
 
-mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, int min_in, int max_in, uint32_t allowed,
-                         const mtf_tensor_t **in, const mtf_tensor_t **out, int *size)
+int mtf_elem_size(int dtype, uint32_t allowed)
+{
+    /* & 31 keeps the shift defined; a dtype past 31 that aliases an allowed bit has size 0. */
+    return (allowed >> (dtype & 31) & 1) ? mtf_dtype_size(dtype) : 0;
+}
+
+mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, uint32_t spec, mtf_move_io_t *io)
 {
     int n = mtf_node_num_inputs(node);
-    MTF_ENSURE(m, n >= min_in && n <= max_in && mtf_node_num_outputs(node) == 1, MTF_ERR_BAD_MODEL,
-               "wrong input or output count");
+    MTF_ENSURE(m, n >= (int)(spec >> 20 & 15) && n <= (int)(spec >> 24 & 15) && mtf_node_num_outputs(node) == 1,
+               MTF_ERR_BAD_MODEL, "wrong or missing inputs or outputs");
     const mtf_tensor_t *i0 = mtf_node_input(m, node, 0);
     const mtf_tensor_t *o0 = mtf_node_output(m, node, 0);
-    MTF_ENSURE(m, i0 != NULL && o0 != NULL, MTF_ERR_BAD_MODEL, "missing input or output");
-    MTF_ENSURE(m, i0->dtype == o0->dtype, (allowed & MTF_DT_MISMATCH_BAD_MODEL) ? MTF_ERR_BAD_MODEL
+    MTF_ENSURE(m, i0 != NULL && o0 != NULL, MTF_ERR_BAD_MODEL, "wrong or missing inputs or outputs");
+    MTF_ENSURE(m, i0->dtype == o0->dtype, (spec & MTF_DT_MISMATCH_BAD_MODEL) ? MTF_ERR_BAD_MODEL
                                                                                  : MTF_ERR_UNSUPPORTED_TYPE,
                "output type differs from input");
-    *size = mtf_elem_size(i0->dtype, allowed);
-    MTF_ENSURE(m, *size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type");
-    *in = i0;
-    *out = o0;
+    io->size = mtf_elem_size(i0->dtype, spec & 0xfffff);
+    MTF_ENSURE(m, io->size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type");
+    io->in = i0;
+    io->out = o0;
     return MTF_OK;
 }
 
 mtf_status_t mtf_move_ints(mtf_model_t *m, const mtf_tensor_t *t, int n, int32_t *out)
 {
     MTF_ENSURE(m, t != NULL, MTF_ERR_BAD_MODEL, "missing input");
-    MTF_ENSURE(m, (t->flags & MTF_TENSOR_CONST) != 0 && t->dtype == MTF_INT32, MTF_ERR_UNSUPPORTED_TYPE,
-               "needs a constant int32 input");
-    int32_t have = t->bytes / 4;
-    if (n < 0) {
-        MTF_ENSURE(m, have >= 1, MTF_ERR_UNSUPPORTED_TYPE, "empty axis input");
+    int32_t have = (int32_t)((uint32_t)t->bytes / 4); /* bytes >= 0 */
+    MTF_ENSURE(m, (t->flags & MTF_TENSOR_CONST) != 0 && t->dtype == MTF_INT32 && (n >= 0 || have >= 1),
+               MTF_ERR_UNSUPPORTED_TYPE, "needs a constant int32 input (for an axis, not empty)");
+    if (n < 0)
         n = 1;
-    }
     MTF_ENSURE(m, have == n, MTF_ERR_SHAPE, "wrong int32 input length");
     for (int i = 0; i < n; i++)
         out[i] = mtf_load_i32(t->data + 4 * i); /* model bytes: maybe unaligned */
@@ -64,47 +67,58 @@ mtf_status_t mtf_move_shape(mtf_model_t *m, const mtf_tensor_t *out, const int32
     return MTF_OK;
 }
 
-mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int whole_index, int32_t *axis_io,
-                                uint32_t allowed, int flags)
+mtf_status_t mtf_move_dims(mtf_model_t *m, const mtf_tensor_t *out, const mtf_tensor_t *in, uint32_t how)
 {
+    int32_t want[MTF_MAX_DIMS + 1];
+    int n = 0;
+    for (int k = 0; k <= in->ndims; k++) {
+        if (how >> (16 + k) & 1)
+            want[n++] = 1;
+        if (k < in->ndims && !(how >> k & 1)) {
+            /* Without inserts (never combined with ANY) n <= k < MTF_MAX_DIMS here, so
+             * out->dims[n] is inside the array (past out->ndims, the dim counts differ). */
+            int32_t v = (how >> (24 + k) & 1) ? out->dims[n] : in->dims[k];
+            want[n++] = (how >> (8 + k) & 1) ? 1 : v;
+        }
+    }
+    return mtf_move_shape(m, out, want, n);
+}
+
+/* One message for the type checks of the four (one failure site). */
+#define SLICES_BAD_TYPE "unsupported or differing types, or int8 parts quantized differently"
+
+mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int how, uint32_t allowed)
+{
+    int whole_index = (how >> 4 & 15) - 1;
     int split = whole_index >= 0;
-    int n = split ? mtf_node_num_outputs(node) : mtf_node_num_inputs(node);
-    const mtf_tensor_t *w = split ? mtf_node_input(m, node, whole_index) : mtf_node_output(m, node, 0);
+    int n_in = mtf_node_num_inputs(node), n_out = mtf_node_num_outputs(node);
+    int n = split ? n_out : n_in;
+    /* Splitting: num_splits (option 0) outputs; joining: one output, and stacking (PACK)
+     * values_count (option 0) inputs. */
+    MTF_ENSURE(m,
+               n >= 1 && (split ? n_in == how >> 12 && n == mtf_opt_i32(node, 0, n)
+                                : n_out == 1 && (!(how & MTF_PARTS_STACKED) || mtf_opt_i32(node, 0, 0) == n)),
+               MTF_ERR_BAD_MODEL, "input or output count wrong, or not values_count or num_splits");
+    int32_t axis;
+    if (split)
+        MTF_TRY(mtf_move_ints(m, mtf_node_input(m, node, how >> 8 & 15), -1, &axis));
+    else
+        axis = mtf_opt_i32(node, how >> 8 & 15, 0);
+    /* Splitting, the parts are outputs and the whole an input; joining, the other way round. */
+    mtf_tensor_t *(*part_at)(mtf_model_t *, const mtf_node_t *, int) = split ? mtf_node_output : mtf_node_input;
+    const mtf_tensor_t *w = (split ? mtf_node_input : mtf_node_output)(m, node, split ? whole_index : 0);
     MTF_ENSURE(m, w != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
     int size = mtf_elem_size(w->dtype, allowed);
-    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, "unsupported type");
+    MTF_ENSURE(m, size > 0, MTF_ERR_UNSUPPORTED_TYPE, SLICES_BAD_TYPE);
     int dims = w->ndims;
-    MTF_TRY(mtf_move_axis(m, axis_io, dims));
-    int32_t axis = *axis_io;
-    mtf_slices_t *d = mtf_alloc_persistent(m, sizeof *d + (size_t)n * sizeof d->chunk[0]);
+    MTF_TRY(mtf_move_axis(m, &axis, dims));
+    mtf_slices_t *d = mtf_move_alloc(m, node, sizeof *d + (size_t)n * sizeof d->chunk[0]);
     if (d == NULL)
         return MTF_ERR_ARENA_TOO_SMALL;
-    mtf_node_set_data(node, d);
     d->parts = n;
-    d->whole = split ? whole_index : -1;
+    d->whole = (int16_t)whole_index;
+    d->axis = (int16_t)axis;
 
-    int stacked = flags & MTF_PARTS_STACKED;
-    int64_t along = 0;
-    for (int i = 0; i < n; i++) {
-        const mtf_tensor_t *p = split ? mtf_node_output(m, node, i) : mtf_node_input(m, node, i);
-        MTF_ENSURE(m, p != NULL, MTF_ERR_BAD_MODEL, "missing part");
-        MTF_ENSURE(m, p->dtype == w->dtype, MTF_ERR_UNSUPPORTED_TYPE, "part type differs");
-        /* Exact float comparison, as TFLite Micro's (it compares the floats widened to double). */
-        if ((flags & MTF_PARTS_SAME_Q8) && p->dtype == MTF_INT8)
-            MTF_ENSURE(m, p->scale == w->scale && p->zero_point == w->zero_point, MTF_ERR_UNSUPPORTED_TYPE,
-                       "int8 parts quantized differently");
-        /* A stacked part (PACK) is one slice of the axis and lacks it: its later dims shift down.
-         * One failure site for every shape mismatch of a part. */
-        int ok = p->ndims + stacked == dims;
-        int32_t len = stacked ? 1 : p->dims[axis];
-        for (int k = 0; k < dims && ok; k++)
-            ok = k == axis || p->dims[k - (stacked && k > axis)] == w->dims[k];
-        ok &= !(flags & MTF_PARTS_EQUAL) || (int64_t)len * n == w->dims[axis];
-        MTF_ENSURE(m, ok, MTF_ERR_SHAPE, "part shapes disagree");
-        d->chunk[i] = len;
-        along += len;
-    }
-    MTF_ENSURE(m, along == w->dims[axis], MTF_ERR_SHAPE, "parts do not add up");
     /* Unsigned: a 0 dim may follow huge ones (the loader's size check cannot see that); the
      * product then wraps but ends at 0, and without a 0 it is at most the whole's bytes.
      * Every part being no larger than the whole, no chunk overflows either. */
@@ -117,8 +131,31 @@ mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int whole_inde
     }
     /* A whole of 0 bytes moves nothing: no empty steps (there may be 2^30 of them). */
     d->outer = w->bytes > 0 ? (int32_t)outer : 0;
-    for (int i = 0; i < n; i++)
-        d->chunk[i] = (int32_t)((uint32_t)d->chunk[i] * inner);
+
+    int stacked = how & MTF_PARTS_STACKED;
+    int64_t along = 0;
+    int32_t first = 0, unequal = 0;
+    for (int i = 0; i < n; i++) {
+        const mtf_tensor_t *p = part_at(m, node, i);
+        MTF_ENSURE(m, p != NULL, MTF_ERR_BAD_MODEL, "missing tensor");
+        /* Exact float comparison, as TFLite Micro's (it compares the floats widened to double). */
+        MTF_ENSURE(m,
+                   p->dtype == w->dtype && !((how & MTF_PARTS_SAME_Q8) && p->dtype == MTF_INT8 &&
+                                             (p->scale != w->scale || p->zero_point != w->zero_point)),
+                   MTF_ERR_UNSUPPORTED_TYPE, SLICES_BAD_TYPE);
+        /* A part has the whole's dims but along the axis; a stacked one (PACK) is one slice
+         * of the axis and lacks it. */
+        MTF_TRY(mtf_move_dims(m, p, w, stacked ? MTF_DIMS_DROP(1u << axis) : MTF_DIMS_ANY(1u << axis)));
+        int32_t len = stacked ? 1 : p->dims[axis];
+        if (i == 0)
+            first = len;
+        unequal |= len != first;
+        d->chunk[i] = (int32_t)((uint32_t)len * inner);
+        along += len;
+    }
+    /* Equal parts (SPLIT) that add up are each the whole's share. */
+    MTF_ENSURE(m, along == w->dims[axis] && !((how & MTF_PARTS_EQUAL) && unequal), MTF_ERR_SHAPE,
+               "parts do not add up");
     return MTF_OK;
 }
 
@@ -127,16 +164,14 @@ mtf_status_t mtf_slices_eval(mtf_model_t *m, mtf_node_t *node)
     const mtf_slices_t *s = mtf_node_data(node);
     int split = s->whole >= 0;
     /* The whole tensor is walked once, front to back; part i advances by chunk[i] per step. */
-    uint8_t *whole = split ? mtf_node_input(m, node, s->whole)->data : mtf_node_output(m, node, 0)->data;
+    mtf_tensor_t *(*part_at)(mtf_model_t *, const mtf_node_t *, int) = split ? mtf_node_output : mtf_node_input;
+    uint8_t *whole = (split ? mtf_node_input : mtf_node_output)(m, node, split ? s->whole : 0)->data;
     for (int32_t k = 0; k < s->outer; k++) {
         for (int i = 0; i < s->parts; i++) {
             size_t chunk = (size_t)s->chunk[i];
-            uint8_t *part = (split ? mtf_node_output(m, node, i) : mtf_node_input(m, node, i))->data;
+            uint8_t *part = part_at(m, node, i)->data;
             part += (size_t)k * chunk;
-            if (split)
-                memcpy(part, whole, chunk);
-            else
-                memcpy(whole, part, chunk);
+            memcpy(split ? part : whole, split ? whole : part, chunk);
             whole += chunk;
         }
     }

@@ -16,20 +16,33 @@
 
 /* Bit for a dtype in the `allowed` masks below. */
 #define MTF_DT(t) (1u << (t))
-/* In mtf_move_io's mask: input and output dtypes that differ are MTF_ERR_BAD_MODEL
+/* In mtf_move_io's spec: input and output dtypes that differ are MTF_ERR_BAD_MODEL
  * (PAD) instead of MTF_ERR_UNSUPPORTED_TYPE. Bit 31 is no dtype. */
 #define MTF_DT_MISMATCH_BAD_MODEL (1u << 31)
 
-/* Byte size of dtype if its bit is in allowed (MTF_DT(...) | ...), else 0. */
+/* mtf_alloc_persistent that also makes the memory the node's data (NULL when the arena is full). */
+void *mtf_move_alloc(mtf_model_t *m, mtf_node_t *node, size_t bytes);
+
+/* Byte size of dtype if its bit is in allowed (MTF_DT(...) | ...), else 0 (dtypes are
+ * below 20: the loader only keeps tensors of types with a size). */
 int mtf_elem_size(int dtype, uint32_t allowed);
 
+/* Input 0, output 0 and the byte size of their elements, as mtf_move_io finds them. */
+typedef struct {
+    const mtf_tensor_t *in, *out;
+    int size;
+} mtf_move_io_t;
+
+/* In mtf_move_io's spec, beside the allowed dtypes (bits 0 to 19): min_in to max_in inputs. */
+#define MTF_INS(min_in, max_in) ((uint32_t)(min_in) << 20 | (uint32_t)(max_in) << 24)
+
 /*
- * The checks that open most movement operators: min_in to max_in inputs and
- * one output, input 0 and output 0 present (into *in, *out), of one dtype
- * which is in allowed (its byte size into *size).
+ * The checks that open most movement operators: spec = allowed dtypes |
+ * MTF_INS(min_in, max_in) [| MTF_DT_MISMATCH_BAD_MODEL]. min_in to max_in
+ * inputs and one output, input 0 and output 0 present, of one dtype which is
+ * allowed (io gets them and its byte size).
  */
-mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, int min_in, int max_in, uint32_t allowed,
-                         const mtf_tensor_t **in, const mtf_tensor_t **out, int *size);
+mtf_status_t mtf_move_io(mtf_model_t *m, mtf_node_t *node, uint32_t spec, mtf_move_io_t *io);
 
 /*
  * A constant int32 tensor t (an input, NULL when missing) copied into out:
@@ -44,29 +57,52 @@ mtf_status_t mtf_move_axis(mtf_model_t *m, int32_t *axis, int dims);
 /* The output must have n dims equal to want[] (MTF_ERR_SHAPE). */
 mtf_status_t mtf_move_shape(mtf_model_t *m, const mtf_tensor_t *out, const int32_t *want, int n);
 
+/*
+ * out must have in's dims (MTF_ERR_SHAPE), changed as how says: dim k is left
+ * out if bit k of MTF_DIMS_DROP(mask) is set, replaced by 1 if bit k of
+ * MTF_DIMS_ONE(mask) is, may be anything if bit k of MTF_DIMS_ANY(mask) is
+ * (never combined with MTF_DIMS_INSERT),
+ * and is preceded by a new dim of 1 if bit k of MTF_DIMS_INSERT(mask) is
+ * (k = in->ndims: appended). The output shapes of SQUEEZE, EXPAND_DIMS and
+ * MEAN, and the parts of SPLIT, SPLIT_V, CONCATENATION and PACK.
+ */
+#define MTF_DIMS_DROP(mask) (mask)
+#define MTF_DIMS_ONE(mask) ((mask) << 8)
+#define MTF_DIMS_INSERT(mask) ((mask) << 16)
+#define MTF_DIMS_ANY(mask) ((mask) << 24)
+mtf_status_t mtf_move_dims(mtf_model_t *m, const mtf_tensor_t *out, const mtf_tensor_t *in, uint32_t how);
+
 /* ---- SPLIT, SPLIT_V, CONCATENATION, PACK: slabs along an axis ---- */
 
 typedef struct {
     int32_t outer; /* product of the whole tensor's dims before the axis */
     int32_t parts;
-    int32_t whole; /* input index of the whole tensor when splitting; -1 when joining inputs */
+    int16_t whole; /* input index of the whole tensor when splitting; -1 when joining inputs */
+    int16_t axis;  /* normalized */
     int32_t chunk[]; /* bytes part i gives or takes per outer step */
 } mtf_slices_t;
 
-/* Part flags for mtf_slices_prepare. */
+/* Part flags for mtf_slices_prepare's how. */
 #define MTF_PARTS_STACKED 1 /* PACK: parts lack the axis (each is one slice of it) */
 #define MTF_PARTS_EQUAL 2   /* SPLIT: every part takes the same share of the axis */
 #define MTF_PARTS_SAME_Q8 4 /* CONCATENATION: int8 parts quantized as the whole */
+/* Splitting (SPLIT, SPLIT_V): exactly `inputs` inputs, the whole is input whole, the axis a
+ * constant int32 input axis_input (its first value); the outputs are the parts, num_splits
+ * (option 0) of them. */
+#define MTF_SPLIT_FROM(whole, axis_input, inputs) (((whole) + 1) << 4 | (axis_input) << 8 | (inputs) << 12)
+/* Joining (CONCATENATION, PACK): the inputs are the parts, output 0 (the only one) is the
+ * whole, the axis is int32 option field; stacking (PACK) takes values_count (option 0)
+ * inputs. */
+#define MTF_JOIN_AXIS(field) ((field) << 8)
 
 /*
- * Checks and op data of the four. The whole tensor is input whole_index
- * (splitting: the parts are the outputs) or, when whole_index < 0, output 0
- * (joining: the parts are the inputs). Its dtype must be in allowed; *axis is
- * normalized against its dims. Every part has its dtype and its dims except
- * along the axis, where the parts add up to the whole.
+ * Checks and op data of the four, as how (flags | MTF_SPLIT_FROM or
+ * MTF_JOIN_AXIS) says. The whole's dtype must be in allowed; the axis,
+ * negative counting from the end, must lie within its dims. Every part has
+ * its dtype and its dims except along the axis, where the parts add up to
+ * the whole.
  */
-mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int whole_index, int32_t *axis, uint32_t allowed,
-                                int flags);
+mtf_status_t mtf_slices_prepare(mtf_model_t *m, mtf_node_t *node, int how, uint32_t allowed);
 
 /* Splitting: the whole (input s->whole) is dealt to outputs 0..parts-1; joining
  * (s->whole < 0): inputs 0..parts-1 are gathered into output 0. */

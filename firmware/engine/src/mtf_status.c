@@ -20,7 +20,8 @@ typedef char mtf_messages_match_statuses[(sizeof messages / sizeof messages[0] =
 
 const char *mtf_status_message(mtf_status_t status)
 {
-    if ((unsigned)status >= MTF_STATUS_COUNT || messages[status] == NULL)
+    /* Every status has its text (checked below the table). */
+    if ((unsigned)status >= MTF_STATUS_COUNT)
         return "unknown status";
     return messages[status];
 }
@@ -50,6 +51,46 @@ static void put_u(out_t *o, uint32_t v)
     put_c(o, (int)('0' + v % 10));
 }
 
+/* Records the first failure of a call; returns 1 when a message is to be
+ * written at o, after its "op N NAME: " prefix inside a node. */
+static int record(mtf_model_t *m, mtf_status_t status, out_t *o)
+{
+    /* The first failure of a call wins: later ones are consequences. */
+    if (m == NULL || m->status != MTF_OK)
+        return 0;
+    m->status = status;
+    if (m->err == NULL)
+        return 0;
+    m->err->status = status;
+    m->err->needed = 0;
+    o->p = m->err->message;
+    o->end = o->p + MTF_MESSAGE_MAX - 1;
+    /* cur_node >= 0 only while a kernel of subgraph cur_subgraph runs. */
+    if (m->cur_node >= 0) {
+        put_s(o, "op ");
+        put_u(o, (uint32_t)m->cur_node);
+        if (m->cur_subgraph > 0) {
+            put_s(o, " of subgraph ");
+            put_u(o, (uint32_t)m->cur_subgraph);
+        }
+        put_c(o, ' ');
+        put_s(o, mtf_op_name(m->subgraphs[m->cur_subgraph].nodes[m->cur_node].code));
+        put_s(o, ": ");
+    }
+    return 1;
+}
+
+#ifdef MTF_TERSE_ERRORS
+mtf_status_t mtf_fail_terse(mtf_model_t *m, mtf_status_t status)
+{
+    out_t o;
+    if (record(m, status, &o)) {
+        put_s(&o, mtf_status_message(status));
+        *o.p = 0;
+    }
+    return status;
+}
+#else
 static void format(out_t *o, const char *fmt, va_list ap)
 {
     for (int c; (c = *fmt++) != 0;) {
@@ -75,47 +116,6 @@ static void format(out_t *o, const char *fmt, va_list ap)
     }
 }
 
-static void put_f(out_t *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    format(o, fmt, ap);
-    va_end(ap);
-}
-
-/* Records the first failure of a call; returns 1 when a message is to be
- * written at o, after its "op N NAME: " prefix inside a node. */
-static int record(mtf_model_t *m, mtf_status_t status, out_t *o)
-{
-    /* The first failure of a call wins: later ones are consequences. */
-    if (m == NULL || m->status != MTF_OK)
-        return 0;
-    m->status = status;
-    if (m->err == NULL)
-        return 0;
-    m->err->status = status;
-    m->err->needed = 0;
-    o->p = m->err->message;
-    o->end = o->p + MTF_MESSAGE_MAX - 1;
-    /* cur_node >= 0 only while a kernel of subgraph cur_subgraph runs. */
-    if (m->cur_node >= 0) {
-        put_f(o, m->cur_subgraph > 0 ? "op %d of subgraph %d" : "op %d", m->cur_node, m->cur_subgraph);
-        put_f(o, " %s: ", mtf_op_name(m->subgraphs[m->cur_subgraph].nodes[m->cur_node].code));
-    }
-    return 1;
-}
-
-#ifdef MTF_TERSE_ERRORS
-mtf_status_t mtf_fail_terse(mtf_model_t *m, mtf_status_t status)
-{
-    out_t o;
-    if (record(m, status, &o)) {
-        put_s(&o, mtf_status_message(status));
-        *o.p = 0;
-    }
-    return status;
-}
-#else
 mtf_status_t mtf_fail(mtf_model_t *m, mtf_status_t status, const char *fmt, ...)
 {
     out_t o;

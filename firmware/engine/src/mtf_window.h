@@ -192,12 +192,6 @@ static inline int32_t mtf_conv_bias(const uint8_t *bias, int32_t c)
 }
 
 /*
- * Requantize the accumulators of channels c .. c+n-1 (n <= 4) to out[0..n-1]:
- * TFLite's MultiplyByQuantizedMultiplier, offset and activation clamp.
- */
-void mtf_conv_requant(const mtf_conv_channels_t *q, int32_t c, const uint32_t *acc, int32_t n, int8_t *out);
-
-/*
  * SaturatingRoundingDoublingHighMul(x, multiplier) for |x| < 2^30 and a
  * multiplier other than INT32_MIN (no saturation), given x2 = 2x: gemmlowp's
  * floor((x * mult + 2^30) / 2^31) is then the rounded high word of
