@@ -43,26 +43,32 @@ static mtf_status_t softmax_prepare(mtf_model_t *m, mtf_node_t *node)
     const int bits = out->dtype == MTF_INT8 ? 8 : 16;
     const float expected = bits == 8 ? 1.0f / 256 : 1.0f / 65536;
     const int is_float = in->dtype == MTF_FLOAT32;
+    /* int8: each exp is at most 1.0 in the Q12.19 sum: 4096 of them reach 2^31
+     * and the sum wraps (TFLite Micro then takes clz of 0, which is undefined). */
     MTF_ENSURE(m, is_float ? out->dtype == MTF_FLOAT32
                            : in->dtype == MTF_INT8 && (out->dtype == MTF_INT8 || out->dtype == MTF_INT16) &&
                                  out->zero_point == -(1 << (bits - 1)) &&
-                                 fabsf(out->scale - expected) <= (bits == 8 ? 0.0f : 0.001f * expected),
+                                 fabsf(out->scale - expected) <= (bits == 8 ? 0.0f : 0.001f * expected) &&
+                                 in->dims[in->ndims - 1] < 4096,
                MTF_ERR_UNSUPPORTED_TYPE,
-               "unsupported types, or output not scale 1/256 (int16: 1/65536) and zero point -128 (-32768)");
+               "unsupported types, over 4095 classes, or output not scale 1/256 (int16: 1/65536) and zero point "
+               "-128 (-32768)");
     if (is_float)
         return MTF_OK;
-    MTF_ENSURE(m, mtf_arith_scale_ok(in->scale), MTF_ERR_BAD_MODEL, "bad input scale");
-    /* Each exp is at most 1.0 in the Q12.19 sum: 4096 of them reach 2^31 and
-     * the sum wraps (TFLite Micro then takes clz of 0, which is undefined). */
-    MTF_ENSURE(m, in->dims[in->ndims - 1] < 4096, MTF_ERR_UNSUPPORTED_TYPE, "int8 softmax over 4095 classes");
-    /* PreprocessSoftmaxScaling: beta * scale * 2^(31 - 5) in double, capped. */
-    double max_real = (double)(((int64_t)1 << 31) - 1);
-    double real = (double)beta * (double)in->scale * (double)(1 << (31 - SCALED_DIFF_BITS));
-    if (real > max_real)
-        real = max_real;
-    MTF_ENSURE(m, real > 1.0, MTF_ERR_UNSUPPORTED_TYPE, "beta * input scale too small");
+    /* Quantized, hence (the loader checks) a positive finite scale. */
+    MTF_ENSURE(m, in->q_count > 0, MTF_ERR_BAD_MODEL, "bad input scale");
+    /* PreprocessSoftmaxScaling: beta * scale * 2^(31 - 5) in double, capped at
+     * 2^31 - 1. The power of two is exact, so it is left out here: the cap and
+     * the bound below are divided by it, and added to the shift (the
+     * significand is the same; real > 1 never flushes). */
+    const double unit = (double)(1 << (31 - SCALED_DIFF_BITS));
+    double real = (double)beta * (double)in->scale;
+    if (real > (double)(((int64_t)1 << 31) - 1) / unit)
+        real = (double)(((int64_t)1 << 31) - 1) / unit;
+    MTF_ENSURE(m, real > 1.0 / unit, MTF_ERR_UNSUPPORTED_TYPE, "beta * input scale too small");
     int shift;
     mtf_quantize_multiplier(real, &d->input_multiplier, &shift);
+    shift += 31 - SCALED_DIFF_BITS;
     d->input_left_shift = shift;
     d->diff_min = -mtf_fp_input_radius(SCALED_DIFF_BITS, shift, 31);
     return MTF_OK;
@@ -81,13 +87,14 @@ static MTF_ARITH_NOINLINE int32_t softmax_exp(const softmax_data_t *d, int32_t d
     return mtf_fp_exp_on_negative_values(rescaled, SCALED_DIFF_BITS);
 }
 
-static void softmax_int8(const softmax_data_t *d, const int8_t *in, void *out_data, int out_bits, int32_t rows,
+static void softmax_int8(const softmax_data_t *d, const int8_t *in, void *out_data, int out_bits, int32_t count,
                          int32_t depth)
 {
     const int32_t out_min = out_bits == 8 ? -128 : -32768;
     const int32_t out_max = -1 - out_min;
-    for (int32_t r = 0; r < rows; r++) {
-        const int8_t *x = in + r * depth;
+    /* Rows start at element offsets o (a zero depth means no elements). */
+    for (int32_t o = 0; o < count; o += depth) {
+        const int8_t *x = in + o;
         int32_t max = -128;
         for (int32_t c = 0; c < depth; c++)
             max = x[c] > max ? x[c] : max;
@@ -100,22 +107,23 @@ static void softmax_int8(const softmax_data_t *d, const int8_t *in, void *out_da
          * and exponent >= 15 here, so this is mtf_mul_by_qm with shift -exponent. */
         const int exponent = bits_over_unit + 31 - out_bits;
         for (int32_t c = 0; c < depth; c++) {
+            /* The product is >= 0 (exp and scale are): only the top needs the clamp. */
             int32_t v = mtf_arith_mul_by_qm(softmax_exp(d, x[c] - max), scale, -exponent) + out_min;
-            v = v > out_max ? out_max : v < out_min ? out_min : v;
+            v = v > out_max ? out_max : v;
             if (out_bits == 8)
-                ((int8_t *)out_data)[r * depth + c] = (int8_t)v;
+                ((int8_t *)out_data)[o + c] = (int8_t)v;
             else
-                ((int16_t *)out_data)[r * depth + c] = (int16_t)v;
+                ((int16_t *)out_data)[o + c] = (int16_t)v;
         }
     }
 }
 
 /* in is read with unaligned loads: it may be a constant in the model bytes. */
-static void softmax_float(float beta, const uint8_t *in, float *out, int32_t rows, int32_t depth)
+static void softmax_float(float beta, const uint8_t *in, float *out, int32_t count, int32_t depth)
 {
-    for (int32_t r = 0; r < rows; r++) {
-        const uint8_t *x = in + 4 * r * depth;
-        float *y = out + r * depth;
+    for (int32_t o = 0; o < count; o += depth) {
+        const uint8_t *x = in + 4 * o;
+        float *y = out + o;
         float max = -FLT_MAX;
         for (int32_t c = 0; c < depth; c++) {
             float v = mtf_load_f32(x + 4 * c);
@@ -138,11 +146,11 @@ static mtf_status_t softmax_eval(mtf_model_t *m, mtf_node_t *node)
     const mtf_tensor_t *in = mtf_node_input(m, node, 0);
     mtf_tensor_t *out = mtf_node_output(m, node, 0);
     int32_t depth = in->dims[in->ndims - 1];
-    int32_t rows = depth > 0 ? mtf_arith_count(in) / depth : 0;
+    int32_t count = mtf_arith_count(in);
     if (in->dtype == MTF_FLOAT32)
-        softmax_float(d->beta, in->data, (float *)out->data, rows, depth);
+        softmax_float(d->beta, in->data, (float *)out->data, count, depth);
     else
-        softmax_int8(d, (const int8_t *)in->data, out->data, out->dtype == MTF_INT8 ? 8 : 16, rows, depth);
+        softmax_int8(d, (const int8_t *)in->data, out->data, out->dtype == MTF_INT8 ? 8 : 16, count, depth);
     return MTF_OK;
 }
 

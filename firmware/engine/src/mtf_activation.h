@@ -1,8 +1,9 @@
 /*
  * mtf_activation.h - shared parts of the arithmetic operators: the operand
- * check every one of them starts with, and for the single-input activations
+ * check every one of them starts with; for the single-input activations
  * (LOGISTIC, TANH, HARD_SWISH, RELU, RELU6), whose int8 result depends on the
- * input byte alone, a 256-entry table filled at prepare and one table eval.
+ * input byte alone, one prepare filling a 256-entry table and one table eval;
+ * and the one kernel of QUANTIZE and DEQUANTIZE.
  */
 #ifndef MTF_ACTIVATION_H
 #define MTF_ACTIVATION_H
@@ -42,25 +43,20 @@ static inline int mtf_arith_scale_ok(float scale)
     return scale > 0.0f;
 }
 
-/* One input and one output of equal dtype and element count, int8 or float32.
- * For int8 the input scale (and with check_out_scale the output's too) must be
- * usable. On MTF_OK *in and *out are set; the caller returns early for float32. */
-mtf_status_t mtf_act_check(mtf_model_t *m, mtf_node_t *node, const mtf_tensor_t **in, const mtf_tensor_t **out,
-                           int check_out_scale);
-
 /* The int8 result of one input byte x (-128..127) under parameters p. */
 typedef int8_t (*mtf_act_one_t)(int32_t x, const void *p);
-
-/* Allocates the 256-entry int8 table (indexed by the input byte) as the node's
- * data and fills it with f. */
-mtf_status_t mtf_act_fill(mtf_model_t *m, mtf_node_t *node, mtf_act_one_t f, const void *p);
 
 /* int8: table lookup; float32: f on each element (unaligned loads: the input may be a model constant). */
 mtf_status_t mtf_act_table_eval(mtf_model_t *m, mtf_node_t *node, float (*f)(float));
 
-/* Prepare of LOGISTIC, TANH (TFLite Micro's integer formula), RELU and RELU6:
- * the checks, then for int8 the table. */
-enum { MTF_ACT_KIND_LOGISTIC, MTF_ACT_KIND_TANH, MTF_ACT_KIND_RELU, MTF_ACT_KIND_RELU6 };
+/* Prepare of LOGISTIC, TANH (TFLite Micro's integer formula), RELU, RELU6 and
+ * HARD_SWISH: the checks, then for int8 the table. */
+enum { MTF_ACT_KIND_LOGISTIC, MTF_ACT_KIND_TANH, MTF_ACT_KIND_RELU, MTF_ACT_KIND_RELU6, MTF_ACT_KIND_HARD_SWISH };
 mtf_status_t mtf_act_prepare(mtf_model_t *m, mtf_node_t *node, int kind);
+
+/* QUANTIZE (dequantize 0) and DEQUANTIZE (1): TFLite Micro's type pairs and
+ * formulas; DEQUANTIZE keeps no node data. One eval serves both. */
+mtf_status_t mtf_convert_prepare(mtf_model_t *m, mtf_node_t *node, int dequantize);
+mtf_status_t mtf_convert_eval(mtf_model_t *m, mtf_node_t *node);
 
 #endif

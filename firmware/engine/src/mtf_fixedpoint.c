@@ -45,7 +45,9 @@ int32_t mtf_fp_exp_on_negative_values(int32_t a, int integer_bits)
     int32_t mask = one_quarter - 1;
     /* Split a into a multiple of 1/4 and a rest in [-1/4, 0). */
     int32_t rest = mtf_fp_sub(a & mask, one_quarter);
-    int32_t result = exp_on_quarter_interval(sat_shl(rest, integer_bits));
+    /* rest in [-1/4, 0) moved to Q0: in [-2^29, 0), gemmlowp's saturating
+     * Rescale cannot saturate, a plain shift does. */
+    int32_t result = exp_on_quarter_interval((int32_t)((uint32_t)rest << integer_bits));
     int32_t remainder = mtf_fp_sub(rest, a);
     /* The multiple of 1/4 is -remainder: multiply in exp(-2^k) per set bit. */
     for (int k = -2; k <= 4; k++) {
@@ -55,12 +57,8 @@ int32_t mtf_fp_exp_on_negative_values(int32_t a, int integer_bits)
                 result = mtf_srdhm(result, factors[k + 2]);
         }
     }
-    if (integer_bits > 5) {
-        /* Below -32 the result is zero. */
-        int32_t clamp = -((int32_t)1 << (36 - integer_bits));
-        if (a < clamp)
-            result = 0;
-    }
+    /* gemmlowp also zeroes the result below -32, which only a Q6 or wider
+     * input can reach (integer_bits <= 5 here). */
     if (a == 0)
         result = INT32_MAX;
     return result;
@@ -79,45 +77,31 @@ static int32_t newton_reciprocal_q2(int32_t half_denominator)
     return x;
 }
 
-/* gemmlowp RoundingHalfSum: (a + b) / 2 rounded half away from zero. */
-static int32_t rounding_half_sum(int32_t a, int32_t b)
-{
-    int64_t sum = (int64_t)a + (int64_t)b;
-    int64_t sign = sum >= 0 ? 1 : -1;
-    return (int32_t)((sum + sign) / 2);
-}
-
-/* For a Q0 value a in [0, 1) Newton's x approximates 2 / (1 + a) in Q2.
+/* For a Q0 value a in [0, 1] Newton's x approximates 2 / (1 + a) in Q2.
  * minus_one 0: x read as Q1 (halving), moved to Q0, is 1 / (1 + a).
  * minus_one 1: x - 1 in Q2, moved to Q0, is (1 - a) / (1 + a) (for TANH). */
 static int32_t newton_result(int32_t a, int minus_one)
 {
-    int32_t x = newton_reciprocal_q2(rounding_half_sum(a, INT32_MAX));
+    /* gemmlowp's RoundingHalfSum(a, 1.0), (a + INT32_MAX) / 2 rounded half away
+     * from zero: for a >= 0 (exp results, normalised fractions) exactly
+     * (a + 2^31) / 2, which is a / 2 + 2^30 rounded down. */
+    int32_t x = newton_reciprocal_q2((a >> 1) + (1 << 30));
     return sat_shl(mtf_fp_sub(x, minus_one ? Q2_ONE : 0), 1 + minus_one);
 }
 
-int32_t mtf_fp_one_over_one_plus_x(int32_t a)
-{
-    return newton_result(a, 0);
-}
-
-int32_t mtf_fp_logistic(int32_t a, int integer_bits)
+int32_t mtf_fp_sigmoid(int32_t a, int integer_bits, int is_tanh)
 {
     if (a == 0)
-        return ONE_HALF;
-    int32_t abs_a = a > 0 ? a : mtf_fp_sub(0, a);
-    int32_t positive = mtf_fp_one_over_one_plus_x(mtf_fp_exp_on_negative_values(mtf_fp_sub(0, abs_a), integer_bits));
-    return a > 0 ? positive : mtf_fp_sub(INT32_MAX, positive);
-}
-
-int32_t mtf_fp_tanh(int32_t a, int integer_bits)
-{
-    if (a == 0)
-        return 0;
+        return is_tanh ? 0 : ONE_HALF;
+    /* -|a| (wrapping like gemmlowp's negation). logistic(|a|) = 1 / (1 + exp(-|a|));
+     * tanh(|a|) = (1 - exp(-2|a|)) / (1 + exp(-2|a|)), where exp(-2|a|) is the
+     * same raw value read with one more integer bit. */
     int32_t non_positive = a < 0 ? a : mtf_fp_sub(0, a);
-    /* exp(2n): the same raw value read with one more integer bit. */
-    int32_t t = newton_result(mtf_fp_exp_on_negative_values(non_positive, integer_bits + 1), 1);
-    return a < 0 ? mtf_fp_sub(0, t) : t;
+    int32_t t = newton_result(mtf_fp_exp_on_negative_values(non_positive, integer_bits + is_tanh), is_tanh);
+    if (a > 0)
+        return t;
+    /* logistic(-x) = 1 - logistic(x); tanh(-x) = -tanh(x). */
+    return mtf_fp_sub(is_tanh ? 0 : INT32_MAX, t);
 }
 
 int32_t mtf_fp_reciprocal(int32_t x, int integer_bits, int *bits_over_unit)
@@ -127,7 +111,7 @@ int32_t mtf_fp_reciprocal(int32_t x, int integer_bits, int *bits_over_unit)
     *bits_over_unit = integer_bits - headroom_plus_one;
     /* Normalise x to [1, 2) in Q0-with-implicit-one form, minus one. */
     int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
-    return mtf_fp_one_over_one_plus_x(shifted_minus_one);
+    return newton_result(shifted_minus_one, 0);
 }
 
 int32_t mtf_fp_input_radius(int integer_bits, int left_shift, int total_signed_bits)
@@ -137,52 +121,4 @@ int32_t mtf_fp_input_radius(int integer_bits, int left_shift, int total_signed_b
      * power of two), so an arithmetic right shift gives the same value. */
     uint32_t max_rescaled = (((uint32_t)1 << integer_bits) - 1) << (total_signed_bits - integer_bits);
     return left_shift >= 32 ? 0 : (int32_t)(max_rescaled >> left_shift);
-}
-
-mtf_status_t mtf_bcast_prepare(mtf_model_t *m, const mtf_tensor_t *in1, const mtf_tensor_t *in2,
-                               const mtf_tensor_t *out, mtf_bcast_t *b)
-{
-    int nd = in1->ndims > in2->ndims ? in1->ndims : in2->ndims;
-    MTF_ENSURE(m, nd <= MTF_MAX_DIMS && out->ndims == nd, MTF_ERR_SHAPE, "output rank differs");
-    /* full[r]: bit 0 (input 1) and bit 1 (input 2) set where the input spans
-     * run r (stride > 0) rather than being broadcast along it. */
-    int full[MTF_MAX_DIMS];
-    int runs = 0;
-    for (int i = 0; i < nd; i++) {
-        int j1 = i - (nd - in1->ndims), j2 = i - (nd - in2->ndims);
-        int32_t e1 = j1 >= 0 ? in1->dims[j1] : 1;
-        int32_t e2 = j2 >= 0 ? in2->dims[j2] : 1;
-        int32_t e = e1 == 1 ? e2 : e1;
-        MTF_ENSURE(m, (e1 == e2 || e1 == 1 || e2 == 1) && out->dims[i] == e, MTF_ERR_SHAPE,
-                   "shapes do not broadcast");
-        if (e == 1)
-            continue;
-        int f = (e1 == e) | (e2 == e) << 1;
-        if (runs > 0 && full[runs - 1] == f) {
-            b->extent[runs - 1] *= e;
-        } else {
-            full[runs] = f;
-            b->extent[runs++] = e;
-        }
-    }
-    if (runs == 0) {
-        /* One element. */
-        full[0] = 3;
-        b->extent[0] = 1;
-        runs = 1;
-    }
-    b->ndims = runs;
-    int32_t acc1 = 1, acc2 = 1;
-    b->rows = 1;
-    for (int r = runs - 1; r >= 0; r--) {
-        b->stride1[r] = full[r] & 1 ? acc1 : 0;
-        b->stride2[r] = full[r] & 2 ? acc2 : 0;
-        if (full[r] & 1)
-            acc1 *= b->extent[r];
-        if (full[r] & 2)
-            acc2 *= b->extent[r];
-        if (r < runs - 1)
-            b->rows *= b->extent[r];
-    }
-    return MTF_OK;
 }

@@ -4,13 +4,16 @@
 #include <float.h>
 #include <math.h>
 
+/* Keeps a helper with several call sites out of line (code size only). */
+#if defined(__GNUC__)
+#define MTF_QUANT_NOINLINE __attribute__((noinline))
+#else
+#define MTF_QUANT_NOINLINE
+#endif
+
 void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
 {
-    if (real == 0.0) {
-        *multiplier = 0;
-        *shift = 0;
-        return;
-    }
+    /* 0 needs no case of its own: frexp gives 0 with exponent 0. */
     int exp = 0;
     double q = frexp(real, &exp);
     int64_t q_fixed = (int64_t)round(q * (double)((int64_t)1 << 31));
@@ -29,7 +32,7 @@ void mtf_quantize_multiplier(double real, int32_t *multiplier, int *shift)
     *shift = exp;
 }
 
-static int32_t quantize_in_output(float value, const mtf_tensor_t *output)
+static MTF_QUANT_NOINLINE int32_t quantize_in_output(float value, const mtf_tensor_t *output)
 {
     /* float division then roundf, exactly as TFLite's quantize lambda. A hostile
      * scale can push the quotient past int32, where the cast is undefined: clamp
@@ -39,55 +42,28 @@ static int32_t quantize_in_output(float value, const mtf_tensor_t *output)
         r = -1073741824.0f;
     if (r > 1073741824.0f)
         r = 1073741824.0f;
-    return (int32_t)((int64_t)output->zero_point + (int32_t)r);
+    /* The zero point lies in the output type's range (the loader checks). */
+    return output->zero_point + (int32_t)r;
 }
 
 mtf_status_t mtf_activation_range_quantized(mtf_model_t *m, int activation, const mtf_tensor_t *output,
                                             int32_t *act_min, int32_t *act_max)
 {
-    int32_t qmin, qmax;
-    switch (output->dtype) {
-    case MTF_INT8:
-        qmin = -128;
-        qmax = 127;
-        break;
-    case MTF_UINT8:
-        qmin = 0;
-        qmax = 255;
-        break;
-    case MTF_INT16:
-        qmin = -32768;
-        qmax = 32767;
-        break;
-    default:
-        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "no quantized range for dtype %d", output->dtype);
-    }
+    const int dtype = output->dtype;
+    if (dtype != MTF_INT8 && dtype != MTF_UINT8 && dtype != MTF_INT16)
+        return mtf_fail(m, MTF_ERR_UNSUPPORTED_TYPE, "no quantized range for dtype %d", dtype);
+    const int32_t qmax = dtype == MTF_INT16 ? 32767 : dtype == MTF_UINT8 ? 255 : 127;
+    const int32_t qmin = dtype == MTF_UINT8 ? 0 : -qmax - 1;
     int32_t lo = qmin, hi = qmax;
-    switch (activation) {
-    case MTF_ACT_NONE:
-        break;
-    case MTF_ACT_RELU: {
-        int32_t z = quantize_in_output(0.0f, output);
+    /* RELU: [0, -); RELU_N1_TO_1: [-1, 1]; RELU6: [0, 6]. TANH, SIGN_BIT and
+     * unknown codes clamp nothing in TFLite Micro. */
+    if (activation >= MTF_ACT_RELU && activation <= MTF_ACT_RELU6) {
+        int32_t z = quantize_in_output(activation == MTF_ACT_RELU_N1_TO_1 ? -1.0f : 0.0f, output);
         lo = z > qmin ? z : qmin;
-        break;
-    }
-    case MTF_ACT_RELU6: {
-        int32_t z = quantize_in_output(0.0f, output);
-        int32_t six = quantize_in_output(6.0f, output);
-        lo = z > qmin ? z : qmin;
-        hi = six < qmax ? six : qmax;
-        break;
-    }
-    case MTF_ACT_RELU_N1_TO_1: {
-        int32_t n1 = quantize_in_output(-1.0f, output);
-        int32_t p1 = quantize_in_output(1.0f, output);
-        lo = n1 > qmin ? n1 : qmin;
-        hi = p1 < qmax ? p1 : qmax;
-        break;
-    }
-    default:
-        /* TANH, SIGN_BIT and unknown codes clamp nothing in TFLite Micro. */
-        break;
+        if (activation != MTF_ACT_RELU) {
+            int32_t t = quantize_in_output(activation == MTF_ACT_RELU6 ? 6.0f : 1.0f, output);
+            hi = t < qmax ? t : qmax;
+        }
     }
     *act_min = lo;
     *act_max = hi;
@@ -113,28 +89,32 @@ void mtf_activation_range_float(int activation, float *act_min, float *act_max)
 
 /* Window arithmetic in 64 bits, saturated to int32: hostile models carry
  * absurd strides and sizes, and the kernels refuse the results afterwards. */
-static int32_t sat_i32(int64_t v)
+static MTF_QUANT_NOINLINE int32_t sat_i32(int64_t v)
 {
     return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
 }
 
+/* The span of a dilated filter, (filter - 1) * dilation + 1, in 64 bits. */
+static MTF_QUANT_NOINLINE int64_t effective_size(int32_t filter, int32_t dilation)
+{
+    return ((int64_t)filter - 1) * dilation + 1;
+}
+
 int32_t mtf_out_size(int padding, int32_t in, int32_t filter, int32_t stride, int32_t dilation)
 {
-    int64_t effective = ((int64_t)filter - 1) * dilation + 1;
-    if (stride <= 0)
+    /* SAME: ceil(in / stride); VALID: ceil((in - effective + 1) / stride).
+     * Both are (in + stride - k) / stride, k = 1 or effective. */
+    if (stride <= 0 || (unsigned)padding > MTF_PADDING_VALID)
         return 0;
-    if (padding == MTF_PADDING_SAME)
-        return sat_i32(((int64_t)in + stride - 1) / stride);
-    if (padding == MTF_PADDING_VALID)
-        return sat_i32(((int64_t)in + stride - effective) / stride);
-    return 0;
+    int64_t k = padding == MTF_PADDING_SAME ? 1 : effective_size(filter, dilation);
+    return sat_i32(((int64_t)in + stride - k) / stride);
 }
 
 int32_t mtf_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter, int32_t out, int32_t *offset)
 {
-    int64_t effective = ((int64_t)filter - 1) * dilation + 1;
-    int64_t total = ((int64_t)out - 1) * stride + effective - in;
+    /* out is a tensor dim (>= 0: the loader checks), so out - 1 fits int32. */
+    int64_t total = (int64_t)(out - 1) * stride + effective_size(filter, dilation) - in;
     total = total > 0 ? total : 0;
-    *offset = (int32_t)(total % 2);
-    return sat_i32(total / 2);
+    *offset = (int32_t)(total & 1);
+    return sat_i32(total >> 1);
 }
