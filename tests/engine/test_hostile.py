@@ -67,6 +67,11 @@ def test_truncated_at_every_length() -> None:
             assert e.status == BAD_MODEL
     assert set(statuses) <= REFUSALS, statuses
     assert statuses.get(BAD_MODEL, 0) > len(model) // 2
+    # An empty or cut file is the commonest bad input: it is named as such.
+    for n in (0, 7):
+        with pytest.raises(EngineError, match="model too short") as e:
+            Engine(model[:n])
+        assert e.value.status == BAD_MODEL
 
 
 def test_single_bit_flips() -> None:

@@ -26,9 +26,12 @@ static uint32_t follow(const mtf_model_t *m, uint32_t p)
 /* Check the header (root offset, lenient "TFL3" identifier) and open the root table. */
 static void rd_root(mtf_model_t *m, mtf_table_t *root)
 {
-    /* Under 8 bytes: no root table (mtf_rd_table refuses the position). */
+    /* Under 8 bytes (an empty or cut file, the commonest bad input): say so
+     * rather than leave it to the table check. */
     uint32_t pos = UINT32_MAX;
-    if (m->fb_len >= 8) {
+    if (m->fb_len < 8) {
+        mtf_fail(m, MTF_ERR_BAD_MODEL, "model too short");
+    } else {
         /* TFLite accepts a missing identifier (old files) but not a wrong one:
          * only bytes 4..7 that look like an identifier are compared. */
         uint32_t id = mtf_rd_u32_at(m->fb + 4);
