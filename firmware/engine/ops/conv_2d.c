@@ -128,7 +128,8 @@ static MTF_NOINLINE void conv_span(const span_t *sp, int32_t cout, int32_t w_cha
     if (q->fast && n >= 4 &&
         (((uintptr_t)x | (uintptr_t)sp->w | (uint32_t)wc | (uint32_t)sp->x_step) & MTF_ALIGN_MASK) == 0)
         c4 = cout & ~(int32_t)3;
-    const int32_t off = q->in_off, n4 = n & ~(int32_t)3;
+    const int32_t off = q->in_off, n4 = n & ~(int32_t)3, back = -n & 3;
+    const uint32_t keep_e = back == 3 ? 0u : 0xffff0000u, keep_o = back == 1 ? ~0u : 0xffff0000u;
     mac_mem_t mem = { x, q->offp, wc };
 #endif
     for (int32_t pix = sp->pixels; pix > 0; pix--, x += sp->x_step, out += cout) {
@@ -147,7 +148,23 @@ static MTF_NOINLINE void conv_span(const span_t *sp, int32_t cout, int32_t w_cha
             mac16_loop(&xp, &p, &p2, &mem, acc);
             /* The last n % 4 taps (|sums| < 2^30 with q->fast: no overflow). */
             int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-            for (int32_t i = n4; i < n; i++) {
+            if (MTF_ALIGN_MASK == 0 && back != 0) {
+                /* One more step of four over the last four bytes of the run
+                 * (inside it, n >= 4), the lanes of the taps counted already
+                 * cleared. */
+                const int32_t xv = mtf_load4(xp - back);
+                const int32_t xe = (int32_t)((uint32_t)mtf_sxtab16(q->offp, xv) & keep_e);
+                const int32_t xo = (int32_t)((uint32_t)mtf_sxtab16_odd(q->offp, xv) & keep_o);
+                int32_t v = mtf_load4(p - back);
+                a0 = __smlad(__sxtb16(v), xe, __smlad(mtf_sxtb16_odd(v), xo, a0));
+                v = mtf_load4(p - back + wc);
+                a1 = __smlad(__sxtb16(v), xe, __smlad(mtf_sxtb16_odd(v), xo, a1));
+                v = mtf_load4(p2 - back);
+                a2 = __smlad(__sxtb16(v), xe, __smlad(mtf_sxtb16_odd(v), xo, a2));
+                v = mtf_load4(p2 - back + wc);
+                a3 = __smlad(__sxtb16(v), xe, __smlad(mtf_sxtb16_odd(v), xo, a3));
+            }
+            for (int32_t i = MTF_ALIGN_MASK == 0 ? n : n4; i < n; i++) {
                 const int32_t xv = x[i] + off;
                 a0 += w[i] * xv;
                 a1 += w[i + wc] * xv;

@@ -66,37 +66,25 @@ static MTF_NOINLINE void dw_pixel4(const dw_ctx_t *t, const int8_t *x, const int
                 }
             }
         } else if (packed) {
-            /* Two taps per step, each input value against the four weights
-             * of a word: SMLABB/SMLATB take a 16-bit lane of the widened
-             * weights times the plain (offset) input. */
+            /* Each input value against the four weights of a word: SMLABB/
+             * SMLATB take a 16-bit lane of the widened weights times the
+             * plain (offset) input. One tap per step: fewer registers than
+             * two, so nothing spills. */
             for (int32_t fy = 0; fy < rows; fy++, xt += x_row, wt += w_row) {
-                for (int32_t pairs = cols >> 1; pairs > 0; pairs--) {
-                    const int32_t x0 = xt[0] + off, x1 = xt[x_step] + off;
-                    const int32_t v0 = mtf_load4(wt), v1 = mtf_load4(wt + w_step);
-                    const int32_t e0 = __sxtb16(v0), o0 = mtf_sxtb16_odd(v0);
-                    s0 = __smlabb(e0, x0, s0);
-                    s2 = __smlatb(e0, x0, s2);
-                    s1 = __smlabb(o0, x0, s1);
-                    s3 = __smlatb(o0, x0, s3);
-                    const int32_t e1 = __sxtb16(v1), o1 = mtf_sxtb16_odd(v1);
-                    s0 = __smlabb(e1, x1, s0);
-                    s2 = __smlatb(e1, x1, s2);
-                    s1 = __smlabb(o1, x1, s1);
-                    s3 = __smlatb(o1, x1, s3);
-                    xt += 2 * x_step;
-                    wt += 2 * w_step;
-                }
-                if (cols & 1) {
+                for (const int8_t *const x_end = xt + cols * x_step; xt != x_end; xt += x_step, wt += w_step) {
                     const int32_t x0 = xt[0] + off, v0 = mtf_load4(wt);
                     const int32_t e0 = __sxtb16(v0), o0 = mtf_sxtb16_odd(v0);
                     s0 = __smlabb(e0, x0, s0);
                     s2 = __smlatb(e0, x0, s2);
                     s1 = __smlabb(o0, x0, s1);
                     s3 = __smlatb(o0, x0, s3);
-                    xt += x_step;
-                    wt += w_step;
                 }
             }
+        }
+        if (packed && t->r.fast) {
+            /* The usual requantization inline: the hot path. */
+            mtf_conv_store4(&t->r.q4, c, s0, s1, s2, s3, out + c);
+            continue;
         }
         a0 = (uint32_t)s0;
         a1 = (uint32_t)s1;
@@ -140,12 +128,19 @@ static mtf_status_t dw_eval(mtf_model_t *m, mtf_node_t *node)
     mtf_conv_rq(&d->q, &t.r);
     t.bias = io.bias;
     const int32_t stride_h = d->win.stride_h, stride_w = d->win.stride_w, pad_h = d->win.pad_h, pad_w = d->win.pad_w;
+    /* From the first input column of a window to its last. */
+    const int32_t span_w = (d->win.filter_w - 1) * d->win.dilation_w;
     for (int32_t b = 0; b < batches; b++, in_batch += in_h * geo.row_len) {
         for (int32_t oy = 0; oy < out_h; oy++) {
+            const int8_t *w = io.filter, *x = in_batch;
             for (int32_t ox = 0; ox < out_w; ox++, out += cout) {
-                const int8_t *w;
-                const int8_t *x =
-                    mtf_conv_window(&geo, in_batch, oy * stride_h - pad_h, ox * stride_w - pad_w, &t.g, &w);
+                const int32_t ix0 = ox * stride_w - pad_w;
+                /* A window inside the input horizontally, like the one
+                 * before it, has the same taps one stride further. */
+                if (ox > 0 && ix0 - stride_w >= 0 && ix0 + span_w < in_w)
+                    x += stride_w * cin;
+                else
+                    x = mtf_conv_window(&geo, in_batch, oy * stride_h - pad_h, ix0, &t.g, &w);
                 t.g.w_channel = 1;
                 dw_pixel4(&t, x, w, out, c4, depth_mult);
                 for (int32_t c = c4; c < cout; c += depth_mult)
