@@ -45,6 +45,8 @@
 /* Builtin codes the core itself looks at. */
 #define MTF_CODE_CALL_ONCE 129
 #define MTF_CODE_VAR_HANDLE 142
+#define MTF_CODE_READ_VARIABLE 143
+#define MTF_CODE_ASSIGN_VARIABLE 144
 
 /* A checked vector of the model: len elements start at model offset pos. */
 typedef struct {

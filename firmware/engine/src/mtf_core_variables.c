@@ -20,9 +20,6 @@
 #include "mtf_activation.h"
 #include "mtf_arena.h"
 
-#define CODE_READ 143
-#define CODE_ASSIGN 144
-
 /* The resource record of container and name, created when new; NULL when the arena is full. */
 static mtf_resource_t *resource_of(mtf_model_t *m, const uint8_t *container, uint32_t container_len,
                                    const uint8_t *name, uint32_t name_len)
@@ -67,7 +64,7 @@ mtf_status_t mtf_variable_prepare(mtf_model_t *m, mtf_node_t *node)
     int code = node->code;
     mtf_tensor_t *t[2];
     /* Inputs: 0 (VAR_HANDLE), 1 (READ), 2 (ASSIGN); one output but for ASSIGN. */
-    MTF_TRY(mtf_arith_io(m, node, code - MTF_CODE_VAR_HANDLE, code != CODE_ASSIGN, t));
+    MTF_TRY(mtf_arith_io(m, node, code - MTF_CODE_VAR_HANDLE, code != MTF_CODE_ASSIGN_VARIABLE, t));
     mtf_tensor_t *handle = t[0];
     /* READ and ASSIGN also take an int32 id, as TFLite Micro does. */
     MTF_ENSURE(m, (handle->dtype == MTF_RESOURCE || (handle->dtype == MTF_INT32 && code != MTF_CODE_VAR_HANDLE)) &&
@@ -89,7 +86,7 @@ mtf_status_t mtf_variable_prepare(mtf_model_t *m, mtf_node_t *node)
         return MTF_OK;
     }
     /* A handle from another subgraph is resolved at eval, as in TFLite Micro. */
-    if (code == CODE_READ || handle->data == NULL)
+    if (code == MTF_CODE_READ_VARIABLE || handle->data == NULL)
         return MTF_OK;
     const mtf_tensor_t *value = t[1];
     mtf_resource_t *r = resource_get(m, mtf_load_i32(handle->data));
@@ -115,7 +112,7 @@ mtf_status_t mtf_variable_eval(mtf_model_t *m, mtf_node_t *node)
         return MTF_OK;
     }
     /* The value: input 1 (slot 1) for ASSIGN, output 0 for READ; the handle is input 0 (slot 0). */
-    mtf_tensor_t *value = code == CODE_ASSIGN ? mtf_node_input(m, node, 1) : mtf_node_output(m, node, 0);
+    mtf_tensor_t *value = code == MTF_CODE_ASSIGN_VARIABLE ? mtf_node_input(m, node, 1) : mtf_node_output(m, node, 0);
     const mtf_tensor_t *handle = mtf_node_input(m, node, 0);
     mtf_resource_t *r = NULL;
     if (handle->data != NULL && handle->bytes >= 4)
@@ -123,7 +120,7 @@ mtf_status_t mtf_variable_eval(mtf_model_t *m, mtf_node_t *node)
     if (r == NULL || r->buffer == NULL || r->bytes != value->bytes)
         return mtf_fail(m, MTF_ERR_BAD_MODEL, "no variable of %d bytes for this resource", value->bytes);
     /* memcpy where it is faster than memmove (READ's output is a planned buffer). */
-    if (code == CODE_ASSIGN)
+    if (code == MTF_CODE_ASSIGN_VARIABLE)
         memmove(r->buffer, value->data, (size_t)r->bytes);
     else
         memcpy(value->data, r->buffer, (size_t)r->bytes);

@@ -3,7 +3,6 @@
 
 #include "mtf_activation.h"
 
-
 /* Every change of format here gains fractional bits: gemmlowp's Rescale is
  * then the saturating left shift mtf_fp_sat_shl (by 0 it changes nothing),
  * kept out of line (code size). */

@@ -43,18 +43,6 @@ static inline int32_t mtf_fp_sat_shl(int32_t x, int exponent)
     return (int32_t)((uint32_t)x << exponent);
 }
 
-/* Change a Q(src) value to Q(dst) (gemmlowp Rescale): a saturating left
- * shift when gaining fractional bits, a rounding right shift when losing them. */
-static inline int32_t mtf_fp_rescale(int32_t x, int src_bits, int dst_bits)
-{
-    int exponent = src_bits - dst_bits;
-    if (exponent > 0)
-        return mtf_fp_sat_shl(x, exponent);
-    if (exponent < 0)
-        return mtf_rdbpot(x, -exponent);
-    return x;
-}
-
 /* exp(a) for a Q(integer_bits) value a <= 0, 1 <= integer_bits <= 5 (the
  * widths SOFTMAX, LOGISTIC and TANH use); result in Q0. */
 int32_t mtf_fp_exp_on_negative_values(int32_t a, int integer_bits);

@@ -202,7 +202,7 @@ def _load_i32(buf, i):
 
 
 class _Conv:
-    """Shared prepare of both convolutions (mtf_conv_channels_init) and eval."""
+    """Shared prepare of both convolutions (the C engine's mtf_conv_prepare) and eval."""
 
     def __init__(self, node, inp, filt, bias, out, channels, activation, kernel):
         if not (filt.q_count == 1 or filt.q_count == channels):

@@ -1,6 +1,6 @@
 """ADD, SUB and MUL of int8 tensors with numpy broadcasting, with the
 semantics of the C engine's ops/add.c, sub.c, mul.c (TFLite Micro's
-reference kernels) and its broadcast plan (mtf_bcast_prepare).
+reference kernels), including which operand shapes broadcast (src/mtf_elementwise.c).
 
 Each operand's contribution depends on its int8 value alone, so prepare
 tabulates it per raw byte: for ADD/SUB the operand shifted left by 20 and
@@ -114,7 +114,8 @@ def _binary(x1: ptr8, x2: ptr8, y: ptr8, t1: ptr32, t2: ptr32, p: ptr32):
 
 
 def _broadcast(in1, in2, out, p):
-    """mtf_bcast_prepare: runs of dims that broadcast alike, into p."""
+    """Broadcast plan: runs of dims that broadcast alike, into p (the C engine walks per-dim strides
+    instead; both visit the same elements in the same order)."""
     nd = max(len(in1.shape), len(in2.shape))
     if nd > MAX_RUNS:
         raise ValueError("more than %d dimensions" % MAX_RUNS)
